@@ -1,0 +1,169 @@
+"""Command line: argument parsing only; the work is done by the library.
+
+Exit status: 0 success; 2 bad input or usage (one line on stderr); 1 an
+unexpected failure (traceback only with --debug); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import sys
+from pathlib import Path
+
+from .bench import BENCHMARKS
+from .config import ConfigError, RunConfig
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse prints usage + exits 2; we want one line
+        raise UsageError(message)
+
+
+# ---------------------------------------------------------------------------- run flags
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per RunConfig field (`--population`, `--sigma`, ...), plus --config."""
+    parser.add_argument("--config", type=Path, help="TOML config file; flags override it")
+    parser.add_argument("--text-file", type=Path, help="read the target text from a UTF-8 file")
+    for f in dataclasses.fields(RunConfig):
+        flag = "--" + f.name.replace("_", "-")
+        kind = {"int": int, "float": float}.get(str(f.type), str)
+        help_text = f.metadata["help"]
+        if f.metadata["choices"]:
+            help_text += f" ({', '.join(f.metadata['choices'])}"
+            help_text += ", or package.module:function)" if f.metadata["plugin"] else ")"
+        parser.add_argument(flag, dest=f.name, type=kind, default=None,
+                            help=f"{help_text} [default: {f.default!r}]")
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """Defaults, then --config, then --text-file, then flags."""
+    values = {}
+    if args.config is not None:
+        try:
+            text = args.config.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read config {args.config}: {_reason(exc)}") from None
+        values = RunConfig.from_toml(text, source=str(args.config)).to_dict()
+    if args.text_file is not None:
+        values["text"] = read_text_file(args.text_file)
+    for f in dataclasses.fields(RunConfig):
+        value = getattr(args, f.name, None)
+        if value is not None:
+            values[f.name] = value
+    return RunConfig.from_dict(values)
+
+
+def read_text_file(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"text file {path} is not valid UTF-8") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read text file {path}: {_reason(exc)}") from None
+
+
+def _reason(exc: Exception) -> str:
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+# ---------------------------------------------------------------------------- commands
+def cmd_run(args) -> int:
+    from .runner import run_new
+
+    return run_new(config_from_args(args), runs_dir=args.runs_dir, name=args.name,
+                   quiet=args.quiet)
+
+
+def cmd_resume(args) -> int:
+    from .runner import run_resume
+
+    return run_resume(args.run_dir, generations=args.generations, quiet=args.quiet,
+                      backend=args.backend, workers=args.workers)
+
+
+def cmd_sample(args) -> int:
+    from .runner import sample_text
+
+    print(sample_text(args.run_dir, length=args.length, prime=args.prime))
+    return EXIT_OK
+
+
+def cmd_bench(args) -> int:
+    import importlib
+
+    names = list(BENCHMARKS) if args.name == "all" else [args.name]
+    for name in names:
+        if name not in BENCHMARKS:
+            raise UsageError(f"unknown benchmark {name!r}; choose one of "
+                             f"{', '.join([*BENCHMARKS, 'all'])}")
+    if args.repeats < 1:
+        raise UsageError(f"--repeats must be >= 1 (got {args.repeats})")
+    for name in names:
+        importlib.import_module(f"evonet.bench.{BENCHMARKS[name]}").run(args)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="evonet", description="Evolve RNNs that regenerate a target text.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of failures")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="start a run")
+    add_config_flags(run)
+    run.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where run folders go")
+    run.add_argument("--name", help="run folder name [default: timestamp and target]")
+    run.add_argument("--quiet", action="store_true", help="print only the final result")
+    run.set_defaults(handler=cmd_run)
+
+    resume = sub.add_parser("resume", help="continue a run from its last checkpoint")
+    resume.add_argument("run_dir", type=Path)
+    resume.add_argument("--generations", type=int, help="new generation limit (extends a run)")
+    resume.add_argument("--backend", help="serial, process or dask")
+    resume.add_argument("--workers", help="worker processes: a number, or auto")
+    resume.add_argument("--quiet", action="store_true")
+    resume.set_defaults(handler=cmd_resume)
+
+    sample = sub.add_parser("sample", help="regenerate text from a run's best network")
+    sample.add_argument("run_dir", type=Path)
+    sample.add_argument("--length", type=int, help="characters [default: the target's length]")
+    sample.add_argument("--prime", help="text fed in before generating [default: the "
+                        "target's first character]")
+    sample.set_defaults(handler=cmd_sample)
+
+    bench = sub.add_parser("bench", help="performance benchmarks (ratios measured side by side)")
+    bench.add_argument("name", help="which benchmark: " + ", ".join([*BENCHMARKS, "all"]))
+    bench.add_argument("--repeats", type=int, default=5, help="repeats (median reported)")
+    bench.set_defaults(handler=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    from .runfolder import RunFolderError
+    from .plugins import PluginError
+
+    try:
+        args = build_parser().parse_args(argv)
+        return args.handler(args)
+    except (UsageError, ConfigError, PluginError, RunFolderError) as exc:
+        print(f"evonet: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("evonet: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if debug:
+            raise
+        logging.getLogger("evonet").exception("unexpected failure")
+        print(f"evonet: failed: {type(exc).__name__}: {exc} (rerun with --debug for the "
+              "traceback)", file=sys.stderr)
+        return EXIT_FAILURE

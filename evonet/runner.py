@@ -1,0 +1,113 @@
+"""Running a configured evolution inside a run folder: what `evonet run`,
+`resume` and `sample` do, as importable functions."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .config import RunConfig
+from .evolve import RunInterrupted, RunResult, build_problem, evolve
+from .network import generate
+from .operators import crossover, mutation
+from .progress import LineProgress
+from .runfolder import CHECKPOINT, RunFolder, RunFolderError
+from .text import Task
+
+log = logging.getLogger("evonet")
+
+
+def preflight(config: RunConfig) -> None:
+    """Fail on bad input before anything is written: the text, the network, the plugins."""
+    _, _, problem = build_problem(config)
+    problem.fitness_fn()
+    crossover(config.crossover)
+    mutation(config.mutation)
+
+
+def _attach_log(folder: RunFolder) -> logging.Handler:
+    handler = folder.log_handler()
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    return handler
+
+
+def _execute(config: RunConfig, folder: RunFolder, *, resume: bool, quiet: bool) -> int:
+    handler = _attach_log(folder)
+    progress = LineProgress(quiet=quiet)
+    log.info("%s %s: %s", "resuming" if resume else "starting", folder.path, config.to_dict())
+    try:
+        result = evolve(config, folder, resume=resume, on_record=progress)
+    except RunInterrupted as exc:
+        progress.close()
+        folder.write_summary({"status": "interrupted", "generations": exc.generation,
+                              "target": config.text})
+        print(f"interrupted at generation {exc.generation}; resume with: evonet resume "
+              f"{folder.path}", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        folder.write_summary({"status": "failed", "error": f"{type(exc).__name__}: {exc}",
+                              "target": config.text})
+        raise
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+    progress.close()
+    folder.write_summary(result.summary())
+    report(result, folder)
+    return 0
+
+
+def report(result: RunResult, folder: RunFolder) -> None:
+    print(f"run folder: {folder.path}")
+    print(f"regenerated: {result.best_text!r}")
+    if result.solved_at is not None:
+        print(f"solved at generation {result.solved_at} in {result.elapsed_s:.2f} s "
+              f"({result.evaluations} evaluations)")
+    else:
+        print(f"not solved in {result.generation} generations: best accuracy "
+              f"{result.best_accuracy:.3f} ({result.elapsed_s:.2f} s)")
+
+
+def run_new(config: RunConfig, runs_dir: Path, name: str | None = None,
+            quiet: bool = False) -> int:
+    """Start a run in a new folder under `runs_dir`; returns the exit status."""
+    preflight(config)
+    folder = RunFolder.create(runs_dir, name, config)
+    return _execute(config, folder, resume=False, quiet=quiet)
+
+
+def run_resume(run_dir: Path, generations: int | None = None, quiet: bool = False,
+               backend: str | None = None, workers: str | None = None) -> int:
+    """Continue `run_dir` from its checkpoint, optionally with a new generation limit."""
+    folder = RunFolder(run_dir)
+    config = folder.read_config()
+    if not (folder / CHECKPOINT).is_file():
+        raise RunFolderError(f"{folder / CHECKPOINT}: no checkpoint to resume from")
+    changes = {k: v for k, v in {"generations": generations, "backend": backend,
+                                 "workers": workers}.items() if v is not None}
+    if changes:
+        config = config.replace(**changes)
+        folder.write_config(config)
+    return _execute(config, folder, resume=True, quiet=quiet)
+
+
+def sample_text(run_dir: Path, length: int | None = None, prime: str | None = None) -> str:
+    """Greedy regeneration from the best network of a run folder."""
+    folder = RunFolder(run_dir)
+    genome, spec, meta = folder.load_best()
+    task = Task(meta["text"], spec.encoding)
+    length = len(task.text) if length is None else length
+    if length < 1:
+        raise RunFolderError(f"--length must be >= 1 (got {length})")
+    try:
+        prime_indices = task.encode(prime) if prime else None
+    except ValueError as exc:
+        raise RunFolderError(f"--prime: {exc}") from None
+    if prime_indices is not None and len(prime_indices) == 0:
+        prime_indices = None
+    indices = generate(spec, genome, int(task.indices[0]), max(length, 1), prime_indices)
+    return task.decode(np.asarray(indices))
