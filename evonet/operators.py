@@ -5,6 +5,12 @@ Every operator changes its individuals in place and returns them as a tuple
 Slices of numpy individuals are views, so anything swapped is copied first, and
 no operator returns a fresh array: a new array would carry a stale fitness.
 
+The built-in operators work on the last axis, so the GA calls each of them once
+on a whole batch of rows (`(n, D)` for n individuals, pairs as two `(n, D)`
+batches) instead of once per individual: the Python overhead is per generation,
+not per child. A user operator (`package.module:function`) is called once per
+individual, DEAP style.
+
 Randomness comes from the `rng` (a `numpy.random.Generator`) passed in by the
 loop; other keyword arguments (`sigma`, `indpb`, `alpha`, `unit_of_gene`, ...)
 are bound from the run config. A user operator receives only the keywords its
@@ -16,54 +22,80 @@ from __future__ import annotations
 import functools
 import inspect
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from .plugins import resolve
 
-# --------------------------------------------------------------------------- crossover
+
+def batched(func: Callable) -> Callable:
+    """Mark an operator that accepts `(n, D)` batches as well as single genomes."""
+    func.batched = True
+    return func
 
 
-def cx_uniform(ind1, ind2, *, rng: np.random.Generator, cx_indpb: float = 0.5):
-    """Each gene comes from either parent with probability `cx_indpb`."""
-    mask = rng.random(len(ind1)) < cx_indpb
+class GenomeBatch(np.ndarray):
+    """Rows of genomes with their own step sizes (`sigma`, shape `(n,)`), for
+    self-adaptive mutation of a whole batch at once."""
+
+    sigma = None
+
+
+def _per_row(value, genomes: np.ndarray) -> np.ndarray:
+    """A scalar or per-row value, broadcast to every gene of `genomes`."""
+    value = np.asarray(value, dtype=np.float32)
+    return np.broadcast_to(value[..., None] if value.ndim else value, genomes.shape)
+
+
+def _swap(ind1, ind2, mask) -> None:
     swapped = ind1[mask]  # boolean indexing copies
     ind1[mask] = ind2[mask]
     ind2[mask] = swapped
+
+
+# --------------------------------------------------------------------------- crossover
+
+
+@batched
+def cx_uniform(ind1, ind2, *, rng: np.random.Generator, cx_indpb: float = 0.5):
+    """Each gene comes from either parent with probability `cx_indpb`."""
+    _swap(ind1, ind2, rng.random(ind1.shape) < cx_indpb)
     return ind1, ind2
 
 
+@batched
 def cx_one_point(ind1, ind2, *, rng: np.random.Generator):
-    """Swap the tails after one random cut point."""
-    point = int(rng.integers(1, len(ind1))) if len(ind1) > 1 else 0
-    tail = ind1[point:].copy()  # a view otherwise: the next line would overwrite it
-    ind1[point:] = ind2[point:]
-    ind2[point:] = tail
+    """Swap the tails after one random cut point (one per pair)."""
+    size = ind1.shape[-1]
+    points = rng.integers(1, size, size=ind1.shape[:-1] + (1,)) if size > 1 else 0
+    _swap(ind1, ind2, np.arange(size) >= points)
     return ind1, ind2
 
 
+@batched
 def cx_blend(ind1, ind2, *, rng: np.random.Generator, alpha: float = 0.5):
     """BLX-alpha: each gene drawn between (and up to alpha beyond) the parents' values."""
-    gamma = ((1.0 + 2.0 * alpha) * rng.random(len(ind1)) - alpha).astype(np.float32)
-    x1, x2 = ind1.copy(), ind2.copy()
-    ind1[:] = (1.0 - gamma) * x1 + gamma * x2
-    ind2[:] = gamma * x1 + (1.0 - gamma) * x2
+    gamma = ((1.0 + 2.0 * alpha) * rng.random(ind1.shape) - alpha).astype(np.float32)
+    x1, x2 = ind1.copy(), ind2.copy()  # the in-place writes below would otherwise mix them
+    ind1[...] = (1.0 - gamma) * x1 + gamma * x2
+    ind2[...] = gamma * x1 + (1.0 - gamma) * x2
     return ind1, ind2
 
 
+@batched
 def cx_neuron(ind1, ind2, *, rng: np.random.Generator, unit_of_gene: np.ndarray):
     """Whole hidden units travel together: a unit's incoming weights, bias and
     outgoing weights come from the same parent (genes of no unit: coin flip)."""
     n_units = int(unit_of_gene.max()) + 1
-    take = rng.random(n_units + 1) < 0.5  # last entry decides the genes owned by no unit (-1)
-    mask = take[unit_of_gene]
-    swapped = ind1[mask]
-    ind1[mask] = ind2[mask]
-    ind2[mask] = swapped
+    # The last column decides the genes owned by no unit (index -1).
+    take = rng.random(ind1.shape[:-1] + (n_units + 1,)) < 0.5
+    _swap(ind1, ind2, take[..., unit_of_gene])
     return ind1, ind2
 
 
+@batched
 def cx_none(ind1, ind2):
     """No crossover: children are copies of their parents."""
     return ind1, ind2
@@ -72,46 +104,70 @@ def cx_none(ind1, ind2):
 # --------------------------------------------------------------------------- mutation
 
 
-def mut_gaussian(ind, *, rng: np.random.Generator, sigma: float, indpb: float):
-    """Add N(0, sigma^2) noise to each gene with probability `indpb`."""
-    mask = rng.random(len(ind)) < indpb
-    ind[mask] += (sigma * rng.standard_normal(int(mask.sum()))).astype(np.float32)
+@batched
+def mut_gaussian(ind, *, rng: np.random.Generator, sigma, indpb: float):
+    """Add N(0, sigma^2) noise to each gene with probability `indpb` (`sigma`
+    may be one value per row)."""
+    mask = rng.random(ind.shape) < indpb
+    noise = rng.standard_normal(int(mask.sum()), dtype=np.float32)
+    ind[mask] += _per_row(sigma, ind)[mask] * noise
     return (ind,)
 
 
+@batched
 def mut_self_adaptive(ind, *, rng: np.random.Generator, sigma: float, indpb: float):
-    """Log-normal self-adaptation (Schwefel): the individual's own step size
-    `ind.sigma` mutates first, then drives a Gaussian mutation of the genes."""
+    """Log-normal self-adaptation (Schwefel): each individual's own step size
+    (`ind.sigma`) mutates first, then drives a Gaussian mutation of its genes."""
+    rows = ind.shape[:-1]
     own = getattr(ind, "sigma", None)
-    own = sigma if own is None or not np.isfinite(own) else float(own)
-    tau = 1.0 / math.sqrt(2.0 * math.sqrt(max(len(ind), 1)))
-    own = float(np.clip(own * math.exp(tau * rng.standard_normal()), 1e-6, 10.0))
-    ind.sigma = own
+    own = np.full(rows, sigma, dtype=np.float64) if own is None else np.asarray(
+        own, dtype=np.float64).copy()
+    own[~np.isfinite(own)] = sigma
+    tau = 1.0 / math.sqrt(2.0 * math.sqrt(max(ind.shape[-1], 1)))
+    own = np.clip(own * np.exp(tau * rng.standard_normal(rows)), 1e-6, 10.0)
+    ind.sigma = own if rows else float(own)
     return mut_gaussian(ind, rng=rng, sigma=own, indpb=indpb)
 
 
+@batched
 def mut_point(ind, *, rng: np.random.Generator, sigma: float):
     """Classic point mutation: one random gene gets a fresh N(0, sigma^2) value."""
-    ind[int(rng.integers(len(ind)))] = np.float32(sigma * rng.standard_normal())
+    flat = ind.reshape(-1, ind.shape[-1])  # a view: writes land in `ind`
+    genes = rng.integers(ind.shape[-1], size=len(flat))
+    flat[np.arange(len(flat)), genes] = sigma * rng.standard_normal(len(flat), np.float32)
     return (ind,)
 
 
+def _two_genes(rng: np.random.Generator, rows: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two distinct gene positions per row, the first the smaller."""
+    first = rng.integers(size, size=rows)
+    second = (first + rng.integers(1, size, size=rows)) % size
+    return np.minimum(first, second), np.maximum(first, second)
+
+
+@batched
 def mut_swap(ind, *, rng: np.random.Generator):
     """Exchange the values of two distinct random genes."""
-    if len(ind) > 1:
-        i, j = rng.choice(len(ind), size=2, replace=False)
-        ind[i], ind[j] = ind[j], ind[i]  # numpy scalars are copies, so this swap is safe
+    if ind.shape[-1] > 1:
+        flat = ind.reshape(-1, ind.shape[-1])
+        rows = np.arange(len(flat))
+        i, j = _two_genes(rng, len(flat), ind.shape[-1])
+        flat[rows, i], flat[rows, j] = flat[rows, j], flat[rows, i]  # fancy reads copy
     return (ind,)
 
 
+@batched
 def mut_insert(ind, *, rng: np.random.Generator):
     """Take one gene out and reinsert it elsewhere, shifting the genes between."""
-    if len(ind) > 1:
-        i, j = sorted(rng.choice(len(ind), size=2, replace=False))
-        ind[i:j + 1] = np.roll(ind[i:j + 1].copy(), 1)
+    if ind.shape[-1] > 1:
+        flat = ind.reshape(-1, ind.shape[-1])
+        i, j = _two_genes(rng, len(flat), ind.shape[-1])
+        for row, start, stop in zip(flat, i, j):
+            row[start:stop + 1] = np.roll(row[start:stop + 1].copy(), 1)
     return (ind,)
 
 
+@batched
 def mut_none(ind):
     """No mutation."""
     return (ind,)

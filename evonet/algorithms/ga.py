@@ -2,8 +2,10 @@
 
 Each generation keeps the `elite` best unchanged, selects parents for the rest,
 crosses pairs with probability `cxpb`, mutates children with probability
-`mutpb`, and invalidates the fitness of every child an operator touched so that
-it is evaluated again. It also records, for free, what the operators did:
+`mutpb`, and leaves the fitness of every child an operator touched unset so
+that it is evaluated again. Variation runs on the children's `(n, D)` genome
+matrix, one operator call per generation for the built-in operators. It also
+records, for free, what the operators did:
 how many children mutation really changed, how far, and how often a child beat
 its parents.
 """
@@ -15,7 +17,7 @@ from deap import base, tools
 
 from ..individuals import fitness_array, genome_matrix, make_individual
 from ..network import NetworkSpec, init_genomes
-from ..operators import bind, crossover, mutation
+from ..operators import GenomeBatch, bind, crossover, mutation
 
 
 def _apply(operator, *individuals):
@@ -41,8 +43,10 @@ class GeneticAlgorithm:
         available = {"rng": rng, "sigma": config.sigma, "indpb": config.indpb,
                      "cx_indpb": config.cx_indpb, "alpha": config.alpha,
                      "unit_of_gene": spec.unit_of_gene()}
-        toolbox.register("mate", bind(crossover(config.crossover), available))
-        toolbox.register("mutate", bind(mutation(config.mutation), available))
+        self._crossover = crossover(config.crossover)
+        self._mutation = mutation(config.mutation)
+        toolbox.register("mate", bind(self._crossover, available))
+        toolbox.register("mutate", bind(self._mutation, available))
         if config.selection == "tournament":
             toolbox.register("select", tools.selTournament, tournsize=config.tournsize)
         else:
@@ -69,27 +73,62 @@ class GeneticAlgorithm:
         elites = [toolbox.clone(ind) for ind in tools.selBest(self.population, cfg.elite)]
         # DEAP's selection draws from Python's `random`, seeded and checkpointed with the run.
         parents = toolbox.select(self.population, cfg.population - cfg.elite)
-        children = [toolbox.clone(p) for p in parents]
-        n = len(children)
+        n = len(parents)
+        genomes = genome_matrix(parents)  # a copy: the parents stay untouched
+        sigmas = np.array([np.nan if p.sigma is None else p.sigma for p in parents])
         parent_fitness = fitness_array(parents)
-        best_parent = parent_fitness.copy()
+
+        first = np.arange(0, n - 1, 2)
+        first = first[self.rng.random(len(first)) < cfg.cxpb]
+        second = first + 1
+        self._cross(genomes, first, second)
         crossed = np.zeros(n, dtype=bool)
-        for i in range(1, n, 2):
-            if self.rng.random() < cfg.cxpb:
-                _apply(toolbox.mate, children[i - 1], children[i])
-                crossed[i - 1] = crossed[i] = True
-                best_parent[i - 1] = best_parent[i] = max(parent_fitness[i - 1],
-                                                          parent_fitness[i])
-        before = genome_matrix(children)
+        crossed[first] = crossed[second] = True
+        best_parent = parent_fitness.copy()
+        best_parent[first] = best_parent[second] = np.maximum(parent_fitness[first],
+                                                              parent_fitness[second])
+
+        before = genomes.copy()
         mutated = self.rng.random(n) < cfg.mutpb
-        for i in np.flatnonzero(mutated):
-            _apply(toolbox.mutate, children[i])
-        for i in np.flatnonzero(crossed | mutated):
-            del children[i].fitness.values
-        steps = np.linalg.norm(genome_matrix(children) - before, axis=1) if n else np.zeros(0)
+        self._mutate(genomes, sigmas, np.flatnonzero(mutated))
+        steps = np.linalg.norm(genomes - before, axis=1)
+
+        children = []
+        for genome, sigma, parent, touched in zip(genomes, sigmas, parents, crossed | mutated):
+            child = make_individual(genome, None if np.isnan(sigma) else float(sigma))
+            if not touched:  # an unchanged copy keeps its parent's fitness: no re-evaluation
+                child.fitness.values, child.accuracy = parent.fitness.values, parent.accuracy
+            children.append(child)
         self._pending = {"elites": len(elites), "crossed": crossed, "mutated": mutated,
                          "best_parent": best_parent, "steps": steps}
         return elites + children
+
+    def _cross(self, genomes: np.ndarray, first: np.ndarray, second: np.ndarray) -> None:
+        """Cross rows `first[k]` and `second[k]` of `genomes` in place."""
+        if getattr(self._crossover, "batched", False):
+            left, right = genomes[first], genomes[second]  # fancy indexing copies
+            self.toolbox.mate(left, right)
+            genomes[first], genomes[second] = left, right
+            return
+        for i, j in zip(first, second):
+            ind1, ind2 = make_individual(genomes[i]), make_individual(genomes[j])
+            _apply(self.toolbox.mate, ind1, ind2)
+            genomes[i], genomes[j] = ind1, ind2
+
+    def _mutate(self, genomes: np.ndarray, sigmas: np.ndarray, rows: np.ndarray) -> None:
+        """Mutate `rows` of `genomes` in place; self-adaptive step sizes land in `sigmas`."""
+        if getattr(self._mutation, "batched", False):
+            batch = genomes[rows].view(GenomeBatch)
+            batch.sigma = sigmas[rows]
+            self.toolbox.mutate(batch)
+            genomes[rows] = batch
+            sigmas[rows] = batch.sigma
+            return
+        for i in rows:
+            ind = make_individual(genomes[i], None if np.isnan(sigmas[i]) else sigmas[i])
+            _apply(self.toolbox.mutate, ind)
+            genomes[i] = ind
+            sigmas[i] = np.nan if ind.sigma is None else ind.sigma
 
     def tell(self, individuals: list) -> dict:
         self.population = individuals
