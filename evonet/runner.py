@@ -13,7 +13,7 @@ from .config import RunConfig
 from .evolve import RunInterrupted, RunResult, build_problem, evolve
 from .network import generate
 from .operators import crossover, mutation
-from .progress import LineProgress
+from .progress import make_progress
 from .runfolder import CHECKPOINT, RunFolder, RunFolderError
 from .text import Task
 
@@ -37,7 +37,7 @@ def _attach_log(folder: RunFolder) -> logging.Handler:
 
 def _execute(config: RunConfig, folder: RunFolder, *, resume: bool, quiet: bool) -> int:
     handler = _attach_log(folder)
-    progress = LineProgress(quiet=quiet)
+    progress = make_progress(quiet=quiet, total=config.generations)
     log.info("%s %s: %s", "resuming" if resume else "starting", folder.path, config.to_dict())
     try:
         result = evolve(config, folder, resume=resume, on_record=progress)
