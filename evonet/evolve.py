@@ -7,6 +7,13 @@
 All randomness lives in this process: one `numpy.random.Generator` (operators,
 initialisation) and Python's `random` (DEAP's selection), both seeded from
 `config.seed` and both saved in checkpoints, so a resumed run continues exactly.
+
+Surviving: a checkpoint is written after generation 0, every `checkpoint_every`
+generations, every `checkpoint_seconds` of wall time and at the end. Ctrl-C or
+SIGTERM stops the run between generations (`interrupts.py`) after a checkpoint.
+Resuming trims log.jsonl back to the checkpoint, so a run killed at any moment
+(kill -9 included) continues exactly as if it had never stopped; a run killed
+before its first checkpoint starts over.
 """
 
 from __future__ import annotations
@@ -14,8 +21,9 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from deap import tools
@@ -25,6 +33,7 @@ from .config import RunConfig
 from .evaluation import make_evaluator
 from .fitness import Problem
 from .individuals import genome_matrix, make_individual
+from .interrupts import stop_requests
 from .network import NetworkSpec, generate
 from .runfolder import CHECKPOINT, RunFolder, RunFolderError, load_npz, save_npz
 from .text import Task
@@ -36,7 +45,10 @@ TIMING_FIELDS = ("elapsed_s", "evals_per_s", "eval_s")
 
 
 class RunInterrupted(Exception):
-    """Raised after a checkpoint was written because the user interrupted the run."""
+    """Raised, after a checkpoint was written, because SIGINT or SIGTERM stopped the run.
+
+    `generation` is the last generation completed and checkpointed (-1: none yet).
+    """
 
     def __init__(self, generation: int):
         super().__init__(f"interrupted at generation {generation}")
@@ -85,8 +97,21 @@ def fitness_statistics() -> tools.Statistics:
 
 
 def diversity(genomes: np.ndarray) -> float:
-    """Mean L2 distance of the genomes to their centroid."""
-    return float(np.linalg.norm(genomes - genomes.mean(axis=0), axis=1).mean())
+    """Mean L2 distance of the genomes to their centroid, over the finite genomes
+    (one NaN genome would otherwise make the centroid, and the log, NaN)."""
+    genomes = genomes[np.isfinite(genomes).all(axis=1)]
+    if len(genomes) == 0:
+        return 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = float(np.linalg.norm(genomes - genomes.mean(axis=0), axis=1).mean())
+    return value if np.isfinite(value) else 0.0
+
+
+def _finite_or_none(value: Any) -> Any:
+    """Diagnostics for the log: a non-finite float becomes null (JSON has no NaN)."""
+    if isinstance(value, (float, np.floating)) and not np.isfinite(value):
+        return None
+    return value
 
 
 class _Loop:
@@ -105,6 +130,8 @@ class _Loop:
         self.evaluations = 0
         self.elapsed_before = 0.0
         self.solved_at: int | None = None
+        self.extend = False  # keep evolving after the solve (resume --generations)
+        self.saved_generation = -1  # the generation in checkpoint.npz
         self.best_text = ""
         self._best_key: bytes | None = None
 
@@ -149,7 +176,7 @@ class _Loop:
             "accuracy_best": best.accuracy / self.task.n_predictions,
             "solved": solved, "best_text": self.best_text,
             "diversity": diversity(genome_matrix(individuals)),
-            **diagnostics,
+            **{k: _finite_or_none(v) for k, v in diagnostics.items()},
             "elapsed_s": round(self.elapsed_before + self.clock(), 4),
             "evals_per_s": round(len(invalid) / max(gen_s, 1e-9), 1),
             "eval_s": round(eval_s, 6),
@@ -176,42 +203,85 @@ class _Loop:
         meta = {
             "generation": self.generation, "evaluations": self.evaluations,
             "elapsed_s": self.elapsed_before + self.clock(), "solved_at": self.solved_at,
+            "extend": self.extend,
             "log_records": len(self.logbook), "config_hash": self.config.evolution_hash(),
             "numpy_rng": self.rng.bit_generator.state,
             "python_random": _random_state_to_json(self.py_random.getstate()),
         }
         save_npz(self.folder / CHECKPOINT, arrays, meta)
+        self.saved_generation = self.generation
 
     def load_checkpoint(self) -> None:
-        arrays, meta = load_npz(self.folder / CHECKPOINT)
-        if meta.get("config_hash") != self.config.evolution_hash():
-            raise RunFolderError(
-                f"{self.folder / CHECKPOINT}: the config was changed in a way that changes "
-                "results since this checkpoint was written; start a new run instead")
-        self.algorithm.load_state({k[5:]: v for k, v in arrays.items() if k.startswith("algo_")})
-        for genome, fit, acc in zip(arrays["hof_genome"], arrays["hof_fitness"],
-                                    arrays["hof_accuracy"]):
-            ind = make_individual(genome)
-            ind.fitness.values = (float(fit),)
-            ind.accuracy = float(acc)
-            self.hof.insert(ind)
-        self.rng.bit_generator.state = meta["numpy_rng"]
-        self.py_random.setstate(_random_state_from_json(meta["python_random"]))
-        self.generation = meta["generation"]
-        self.evaluations = meta["evaluations"]
-        self.elapsed_before = meta["elapsed_s"]
-        self.solved_at = meta["solved_at"]
-        records = self.folder.read_records()[: meta["log_records"]]
-        if len(records) < meta["log_records"]:
-            raise RunFolderError(f"{self.folder / 'log.jsonl'}: shorter than its checkpoint")
-        self.folder.rewrite_records(records)
-        for record in records:
+        """Continue from the folder's checkpoint (or from the start if the run died before
+        writing one), trimming log.jsonl back to it."""
+        path = self.folder / CHECKPOINT
+        loaded = read_checkpoint(self.folder, self.config)
+        if loaded is None:
+            self.folder.trim_records(0)
+            return
+        arrays, meta = loaded
+        try:
+            self.algorithm.load_state(
+                {k[5:]: v for k, v in arrays.items() if k.startswith("algo_")})
+            for genome, fit, acc in zip(arrays["hof_genome"], arrays["hof_fitness"],
+                                        arrays["hof_accuracy"], strict=True):
+                ind = make_individual(genome)
+                ind.fitness.values = (float(fit),)
+                ind.accuracy = float(acc)
+                self.hof.insert(ind)
+            self.rng.bit_generator.state = meta["numpy_rng"]
+            self.py_random.setstate(_random_state_from_json(meta["python_random"]))
+            self.generation = int(meta["generation"])
+            self.evaluations = int(meta["evaluations"])
+            self.elapsed_before = float(meta["elapsed_s"])
+            self.solved_at = meta["solved_at"]
+            self.extend = bool(meta.get("extend", False))
+            log_records = int(meta["log_records"])
+        except (KeyError, ValueError, TypeError, IndexError) as exc:
+            raise RunFolderError(f"{path}: corrupt checkpoint ({type(exc).__name__}: {exc})") \
+                from None
+        self.saved_generation = self.generation
+        for record in self.folder.trim_records(log_records):
             self.logbook.record(**record)
         if self.hof:
             best = self.hof[0]
             self._best_key = best.tobytes()
             indices = generate(self.spec, best, self.task.indices[0], len(self.task.text))
             self.best_text = self.task.decode(indices)
+
+    def finished(self) -> bool:
+        if self.generation >= self.config.generations:
+            return True
+        return self.solved_at is not None and not self.extend
+
+
+def read_checkpoint(folder: RunFolder, config: RunConfig
+                    ) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
+    """The arrays and meta of `folder`'s checkpoint, checked against `config`.
+
+    Returns None when there is none because the run died before writing its first
+    one (log.jsonl holds at most generation 0): resuming it starts it over.
+
+    Raises:
+        RunFolderError: the checkpoint is missing, unreadable, or was written under a
+            config that gives different results.
+    """
+    path = folder / CHECKPOINT
+    if not path.exists():
+        records = len(folder.read_records())
+        if records <= 1:  # generation 0's checkpoint follows its record: none lost
+            return None
+        raise RunFolderError(f"{path}: checkpoint missing (log.jsonl has {records} "
+                             "generations); cannot resume this run")
+    arrays, meta = load_npz(path)
+    if not isinstance(meta.get("generation"), int):
+        raise RunFolderError(f"{path}: corrupt checkpoint (no generation number)")
+    if meta.get("config_hash") != config.evolution_hash():
+        raise RunFolderError(
+            f"{path}: {folder / 'config.toml'} was changed in a way that changes results "
+            "since this checkpoint was written (only generations, backend, workers, "
+            "scheduler and checkpoint settings may change); start a new run instead")
+    return arrays, meta
 
 
 def _random_state_to_json(state) -> list:
@@ -225,13 +295,16 @@ def _random_state_from_json(data) -> tuple:
 
 
 def evolve(config: RunConfig, folder: RunFolder | None = None, *, resume: bool = False,
-           evaluator=None, on_record: Callable[[dict], None] | None = None) -> RunResult:
+           extend: bool = False, evaluator=None,
+           on_record: Callable[[dict], None] | None = None) -> RunResult:
     """Evolve networks until one regenerates `config.text` or generations run out.
 
     Args:
         config: the run settings.
         folder: where to write the run files (None: keep everything in memory).
         resume: continue from `folder`'s checkpoint instead of starting afresh.
+        extend: if the run is solved already (resuming it), keep evolving up to
+            `config.generations` instead of stopping; its checkpoints remember it.
         evaluator: a callable `(P, D) -> (P, 2)`; default from the config's backend.
         on_record: called with each generation's log record (progress display).
 
@@ -239,42 +312,43 @@ def evolve(config: RunConfig, folder: RunFolder | None = None, *, resume: bool =
         The final state, the logbook and the hall of fame.
 
     Raises:
-        RunInterrupted: after writing a checkpoint, on Ctrl-C.
+        RunInterrupted: on SIGINT or SIGTERM, after the generation under way and a
+            checkpoint were completed.
     """
     loop = _Loop(config, folder)
     loop.start = time.perf_counter()
-    if resume:
-        loop.load_checkpoint()
-        loop.start = time.perf_counter()
     owns_evaluator = evaluator is None
-    if owns_evaluator:
-        evaluator = make_evaluator(config, loop.problem)
-    last_checkpoint = time.perf_counter()
-    status = "max_generations"
-    try:
-        while loop.solved_at is None and loop.generation < config.generations:
-            record = loop.step(evaluator)
-            if on_record is not None:
-                on_record(record)
-            due = (loop.generation % config.checkpoint_every == 0
-                   or time.perf_counter() - last_checkpoint >= config.checkpoint_seconds)
-            if folder is not None and due:
-                loop.save_checkpoint()
-                last_checkpoint = time.perf_counter()
-        if loop.solved_at is not None:
-            status = "solved"
-    except KeyboardInterrupt:
-        if folder is not None and loop.generation >= 0:
-            loop.save_checkpoint()
-        raise RunInterrupted(loop.generation) from None
-    finally:
+    with stop_requests() as stop:
+        if resume:
+            loop.load_checkpoint()
+            loop.start = time.perf_counter()
+        loop.extend = loop.extend or (extend and loop.solved_at is not None)
         if owns_evaluator:
-            evaluator.close()
-    if folder is not None:
-        loop.save_checkpoint()
+            evaluator = make_evaluator(config, loop.problem)
+        last_checkpoint = time.perf_counter()
+        try:
+            # ---- the loop: one generation at a time; signals are only looked at in between
+            while not loop.finished() and not stop.requested:
+                record = loop.step(evaluator)
+                if on_record is not None:
+                    on_record(record)
+                due = (loop.generation % config.checkpoint_every == 0
+                       or time.perf_counter() - last_checkpoint >= config.checkpoint_seconds)
+                if folder is not None and due:
+                    loop.save_checkpoint()
+                    last_checkpoint = time.perf_counter()
+        finally:
+            if owns_evaluator:
+                evaluator.close()
+        # ---- the way out: always through a checkpoint of the last complete generation
+        if folder is not None and loop.generation > loop.saved_generation:
+            loop.save_checkpoint()
+        if stop.requested and not loop.finished():
+            raise RunInterrupted(loop.generation)
     best = loop.hof[0]
     return RunResult(
-        config=config, status=status, generation=loop.generation,
+        config=config, status="solved" if loop.solved_at is not None else "max_generations",
+        generation=loop.generation,
         best_genome=np.array(best, dtype=np.float32), best_text=loop.best_text,
         best_fitness=float(best.fitness.values[0]),
         best_accuracy=best.accuracy / loop.task.n_predictions, solved_at=loop.solved_at,

@@ -6,6 +6,7 @@
     checkpoint.npz   everything needed to continue exactly (arrays and JSON, no pickle)
     run.log          human log
     summary.json     how the run ended
+    lock             the PID of the one process writing the folder (see `lock.py`)
 
 Files other than the log are replaced atomically (temporary file, fsync,
 rename), so a crash leaves the previous version intact, never a torn one.
@@ -13,12 +14,15 @@ rename), so a crash leaves the previous version intact, never a torn one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
+import shutil
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +31,8 @@ import numpy as np
 from .config import RunConfig
 from .network import NetworkSpec
 
-CONFIG, LOG, BEST, CHECKPOINT, RUNLOG, SUMMARY = (
-    "config.toml", "log.jsonl", "best.npz", "checkpoint.npz", "run.log", "summary.json")
+CONFIG, LOG, BEST, CHECKPOINT, RUNLOG, SUMMARY, LOCK = (
+    "config.toml", "log.jsonl", "best.npz", "checkpoint.npz", "run.log", "summary.json", "lock")
 
 
 class RunFolderError(ValueError):
@@ -40,25 +44,64 @@ def default_name(text: str) -> str:
     return f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}"
 
 
-def atomic_write(path: Path, write) -> None:
-    """Write through `write(file)` into a temporary file, fsync it, rename it over `path`."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+@contextlib.contextmanager
+def _writing(path: Path):
+    """Turn an OSError while writing `path` (full disk, no permission) into one clear line."""
     try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        yield
+    except OSError as exc:
+        raise RunFolderError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _file_mode() -> int:
+    """The mode `open()` would give a new file: mkstemp's are private (0600), and run
+    folders are meant to be shared. Read once: changing the umask is process-wide."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_FILE_MODE = _file_mode()
+
+
+def atomic_write(path: Path, write) -> None:
+    """Write through `write(file)` into a temporary file, fsync it, rename it over `path`.
+
+    A crash, a kill or a full disk at any moment leaves either the old file or the
+    new one, never a torn one. Failures raise RunFolderError naming `path`.
+    """
+    with _writing(path):
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                write(handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, _FILE_MODE)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+# A fixed zip timestamp: the same arrays give the same bytes (best.npz of a resumed run
+# is byte-identical to the uninterrupted one's; np.savez stamps the current time).
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def _write_npz(handle, payload: dict[str, np.ndarray]) -> None:
+    with zipfile.ZipFile(handle, mode="w", compression=zipfile.ZIP_STORED) as archive:
+        for key, value in payload.items():
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=_ZIP_TIME)
+            with archive.open(info, "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, value, allow_pickle=False)
 
 
 def save_npz(path: Path, arrays: dict[str, Any], meta: dict[str, Any]) -> None:
     """Atomically save arrays plus a JSON `meta` string (loadable with allow_pickle=False)."""
     payload = {k: np.asarray(v) for k, v in arrays.items()}
     payload["meta"] = np.array(json.dumps(meta))
-    atomic_write(path, lambda handle: np.savez(handle, **payload))
+    atomic_write(path, lambda handle: _write_npz(handle, payload))
 
 
 def load_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -67,6 +110,8 @@ def load_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
         meta = json.loads(str(arrays.pop("meta")))
+        if not isinstance(meta, dict):
+            raise ValueError("meta is not a JSON object")
     except FileNotFoundError:
         raise RunFolderError(f"{path}: file not found") from None
     except Exception as exc:  # zip, npy or JSON damage: one clear line naming the file
@@ -108,7 +153,11 @@ class RunFolder:
             except OSError as exc:
                 raise RunFolderError(f"cannot create run folder {path}: {exc.strerror}") from None
         folder = cls(path)
-        folder.write_config(config)
+        try:
+            folder.write_config(config)
+        except RunFolderError:
+            shutil.rmtree(path, ignore_errors=True)  # nothing half-written left behind
+            raise
         return folder
 
     # ------------------------------------------------------------------ config
@@ -119,31 +168,59 @@ class RunFolder:
         path = self / CONFIG
         if not path.is_file():
             raise RunFolderError(f"{self.path} is not a run folder (no {CONFIG})")
-        return RunConfig.from_toml(path.read_text(encoding="utf-8"), source=str(path))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RunFolderError(f"cannot read {path}: {exc}") from None
+        return RunConfig.from_toml(text, source=str(path))
 
     # ------------------------------------------------------------------ log.jsonl
     def append_record(self, record: dict[str, Any]) -> None:
-        with open(self / LOG, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record, allow_nan=False) + "\n")
+        """Append one record and flush it (a kill mid-write leaves a torn last line,
+        which readers skip and resume trims)."""
+        line = json.dumps(record, allow_nan=False) + "\n"
+        with _writing(self / LOG), open(self / LOG, "a", encoding="utf-8") as handle:
+            handle.write(line)
             handle.flush()
+
+    def _complete_lines(self) -> list[bytes]:
+        """The lines of log.jsonl up to the first torn or unparsable one, newline included."""
+        path = self / LOG
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise RunFolderError(f"cannot read {path}: {exc.strerror or exc}") from None
+        lines = []
+        for line in data.splitlines(keepends=True):
+            try:
+                if not line.endswith(b"\n"):
+                    break
+                json.loads(line)
+            except ValueError:  # JSONDecodeError and UnicodeDecodeError
+                break
+            lines.append(line)
+        return lines
 
     def read_records(self) -> list[dict[str, Any]]:
         """Every complete record of log.jsonl (a torn last line is skipped)."""
-        path = self / LOG
-        if not path.is_file():
-            return []
-        records = []
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                break
-        return records
+        return [json.loads(line) for line in self._complete_lines()]
 
-    def rewrite_records(self, records: list[dict[str, Any]]) -> None:
-        """Replace log.jsonl with `records` (drops lines written after a checkpoint)."""
-        text = "".join(json.dumps(r, allow_nan=False) + "\n" for r in records)
-        atomic_write(self / LOG, lambda h: h.write(text.encode("utf-8")))
+    def trim_records(self, count: int) -> list[dict[str, Any]]:
+        """Keep the first `count` records of log.jsonl byte for byte and drop the rest
+        (lines written after the checkpoint being resumed, or a torn last line).
+
+        Returns the records kept. Raises RunFolderError if fewer than `count` are there.
+        """
+        lines = self._complete_lines()
+        if len(lines) < count:
+            raise RunFolderError(f"{self / LOG}: {len(lines)} complete records, but the "
+                                 f"checkpoint was written after {count}")
+        path, kept = self / LOG, b"".join(lines[:count])
+        if path.exists() and path.stat().st_size != len(kept):
+            atomic_write(path, lambda handle: handle.write(kept))
+        return [json.loads(line) for line in lines[:count]]
 
     # ------------------------------------------------------------------ best.npz
     def save_best(self, genome: np.ndarray, spec: NetworkSpec, text: str, vocab: str,
@@ -172,7 +249,8 @@ class RunFolder:
 
     # ------------------------------------------------------------------ run.log
     def log_handler(self) -> logging.Handler:
-        handler = logging.FileHandler(self / RUNLOG, encoding="utf-8")
+        with _writing(self / RUNLOG):
+            handler = logging.FileHandler(self / RUNLOG, encoding="utf-8")
         handler.setFormatter(logging.Formatter(
             "%(asctime)s %(processName)s %(levelname)s %(message)s"))
         return handler

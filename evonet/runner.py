@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from .config import RunConfig
-from .evolve import RunInterrupted, RunResult, build_problem, evolve
+from .evolve import RunInterrupted, RunResult, build_problem, evolve, read_checkpoint
+from .lock import acquire
 from .network import generate
 from .operators import crossover, mutation
 from .progress import make_progress
-from .runfolder import CHECKPOINT, RunFolder, RunFolderError
+from .runfolder import RunFolder, RunFolderError
 from .text import Task
 
 log = logging.getLogger("evonet")
@@ -35,21 +36,24 @@ def _attach_log(folder: RunFolder) -> logging.Handler:
     return handler
 
 
-def _execute(config: RunConfig, folder: RunFolder, *, resume: bool, quiet: bool) -> int:
+def _execute(config: RunConfig, folder: RunFolder, *, resume: bool, quiet: bool,
+             extend: bool = False) -> int:
     handler = _attach_log(folder)
     progress = make_progress(quiet=quiet, total=config.generations)
     log.info("%s %s: %s", "resuming" if resume else "starting", folder.path, config.to_dict())
     try:
-        result = evolve(config, folder, resume=resume, on_record=progress)
+        result = evolve(config, folder, resume=resume, extend=extend, on_record=progress)
     except RunInterrupted as exc:
         progress.close()
         folder.write_summary({"status": "interrupted", "generations": exc.generation,
                               "target": config.text})
-        print(f"interrupted at generation {exc.generation}; resume with: evonet resume "
-              f"{folder.path}", file=sys.stderr)
+        where = (f"at generation {exc.generation}" if exc.generation >= 0
+                 else "before generation 0 was complete")
+        print(f"interrupted {where}; resume with: evonet resume {folder.path}",
+              file=sys.stderr)
         return 130
     except Exception as exc:
-        folder.write_summary({"status": "failed", "error": f"{type(exc).__name__}: {exc}",
+        _try_summary(folder, {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
                               "target": config.text})
         raise
     finally:
@@ -59,6 +63,14 @@ def _execute(config: RunConfig, folder: RunFolder, *, resume: bool, quiet: bool)
     folder.write_summary(result.summary())
     report(result, folder)
     return 0
+
+
+def _try_summary(folder: RunFolder, summary: dict) -> None:
+    """Record a failure if the folder still takes writes (not when the disk is full)."""
+    try:
+        folder.write_summary(summary)
+    except RunFolderError as exc:
+        log.warning("%s", exc)
 
 
 def report(result: RunResult, folder: RunFolder) -> None:
@@ -77,22 +89,33 @@ def run_new(config: RunConfig, runs_dir: Path, name: str | None = None,
     """Start a run in a new folder under `runs_dir`; returns the exit status."""
     preflight(config)
     folder = RunFolder.create(runs_dir, name, config)
-    return _execute(config, folder, resume=False, quiet=quiet)
+    with acquire(folder.path):
+        return _execute(config, folder, resume=False, quiet=quiet)
 
 
 def run_resume(run_dir: Path, generations: int | None = None, quiet: bool = False,
                backend: str | None = None, workers: str | None = None) -> int:
-    """Continue `run_dir` from its checkpoint, optionally with a new generation limit."""
+    """Continue `run_dir` from its checkpoint, optionally with a new generation limit
+    (which also extends a run that is finished, solved or not); returns the exit status.
+
+    Everything is checked (the lock, the checkpoint, the config) before anything in
+    the folder changes.
+    """
     folder = RunFolder(run_dir)
     config = folder.read_config()
-    if not (folder / CHECKPOINT).is_file():
-        raise RunFolderError(f"{folder / CHECKPOINT}: no checkpoint to resume from")
-    changes = {k: v for k, v in {"generations": generations, "backend": backend,
-                                 "workers": workers}.items() if v is not None}
-    if changes:
-        config = config.replace(**changes)
-        folder.write_config(config)
-    return _execute(config, folder, resume=True, quiet=quiet)
+    with acquire(folder.path):
+        checkpoint = read_checkpoint(folder, config)
+        done = -1 if checkpoint is None else int(checkpoint[1].get("generation", -1))
+        if generations is not None and generations < done:
+            raise RunFolderError(f"--generations must be >= {done}, the generation of "
+                                 f"{folder.path}'s checkpoint (got {generations})")
+        changes = {k: v for k, v in {"generations": generations, "backend": backend,
+                                     "workers": workers}.items() if v is not None}
+        if changes:
+            config = config.replace(**changes)
+            folder.write_config(config)
+        return _execute(config, folder, resume=True, quiet=quiet,
+                        extend=generations is not None)
 
 
 def sample_text(run_dir: Path, length: int | None = None, prime: str | None = None) -> str:
