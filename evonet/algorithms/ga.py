@@ -81,9 +81,14 @@ class GeneticAlgorithm:
         first = np.arange(0, n - 1, 2)
         first = first[self.rng.random(len(first)) < cfg.cxpb]
         second = first + 1
+        before_cross = genomes.copy()
         self._cross(genomes, first, second)
         crossed = np.zeros(n, dtype=bool)
         crossed[first] = crossed[second] = True
+        # Success is measured on the children an operator really changed: counting
+        # every child it was applied to would credit a no-op operator with the
+        # other operator's successes (a do-nothing mutation would look successful).
+        cx_changed = crossed & (genomes != before_cross).any(axis=1)
         best_parent = parent_fitness.copy()
         best_parent[first] = best_parent[second] = np.maximum(parent_fitness[first],
                                                               parent_fitness[second])
@@ -92,6 +97,8 @@ class GeneticAlgorithm:
         mutated = self.rng.random(n) < cfg.mutpb
         self._mutate(genomes, sigmas, np.flatnonzero(mutated))
         steps = np.linalg.norm(genomes - before, axis=1)
+        # Compared exactly, not via `steps > 0`: a NaN gene is a change, and NaN > 0 is False.
+        mut_changed = mutated & (genomes != before).any(axis=1)
 
         children = []
         for genome, sigma, parent, touched in zip(genomes, sigmas, parents, crossed | mutated):
@@ -99,8 +106,9 @@ class GeneticAlgorithm:
             if not touched:  # an unchanged copy keeps its parent's fitness: no re-evaluation
                 child.fitness.values, child.accuracy = parent.fitness.values, parent.accuracy
             children.append(child)
-        self._pending = {"elites": len(elites), "crossed": crossed, "mutated": mutated,
-                         "best_parent": best_parent, "steps": steps}
+        self._pending = {"elites": len(elites), "mutated": mutated, "steps": steps,
+                         "mut_changed": mut_changed, "cx_changed": cx_changed,
+                         "best_parent": best_parent}
         return elites + children
 
     def _cross(self, genomes: np.ndarray, first: np.ndarray, second: np.ndarray) -> None:
@@ -140,15 +148,15 @@ class GeneticAlgorithm:
                                   "mutation_success": None, "mutation_neutral": None,
                                   "crossover_success": None}
         child_fitness = fitness_array(individuals[pending["elites"]:])
-        mutated, crossed, steps = pending["mutated"], pending["crossed"], pending["steps"]
-        changed = mutated & (steps > 0)
+        mutated, steps = pending["mutated"], pending["steps"]
+        changed, crossed = pending["mut_changed"], pending["cx_changed"]
         improved = child_fitness > pending["best_parent"]
         neutral = child_fitness == pending["best_parent"]
         return diagnostics | {
             "mutated_fraction": float(changed.mean()) if len(changed) else 0.0,
             "mean_step": float(steps[mutated].mean()) if mutated.any() else 0.0,
-            "mutation_success": float(improved[mutated].mean()) if mutated.any() else None,
-            "mutation_neutral": float(neutral[mutated].mean()) if mutated.any() else None,
+            "mutation_success": float(improved[changed].mean()) if changed.any() else None,
+            "mutation_neutral": float(neutral[changed].mean()) if changed.any() else None,
             "crossover_success": float(improved[crossed].mean()) if crossed.any() else None,
         }
 
