@@ -1,13 +1,29 @@
 """Evaluators: score a `(P, D)` genome matrix, in process or in parallel.
 
-Every evaluator is a context manager and a callable `evaluator(genomes) ->
-(P, 2)` array (see `fitness.evaluate`). Because each row's score does not depend
-on the other rows, all evaluators return bit-identical results.
+Every evaluator is a context manager and a callable `evaluator(genomes) -> (P, 2)`
+array (see `fitness.evaluate`) with `.name`, `.workers` and `.close()`:
+
+- `serial`: the batched evaluation of the whole population in this process;
+- `process`: a pool of worker processes started once per run (`process_pool.py`);
+- `dask`: a Dask distributed cluster, local or remote (`dask_cluster.py`).
+
+Parallel evaluators split the population into one contiguous block of rows per
+worker. Each row's score depends on that row alone *provided* BLAS runs one thread:
+OpenBLAS splits a matrix product's sums differently with more threads, which
+changes the last bits. So every evaluation, serial included, runs with one BLAS
+thread (`evaluate_block`), and results are bit-identical whatever the backend.
+
+`--workers auto` (`AutoEvaluator`) times the first generation serially and only
+tries parallel workers when that evaluation is long enough to gain; it keeps the
+parallel evaluator only if it measured faster per row.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import time
+from typing import Protocol
 
 import numpy as np
 
@@ -15,19 +31,59 @@ from .fitness import Problem, evaluate
 
 log = logging.getLogger("evonet")
 
+# Below this serial time per generation, starting workers cannot pay: a pool round
+# trip costs about a millisecond per generation and starting the pool ~0.1 s
+# (see `evonet bench parallel`).
+MIN_PARALLEL_S = 0.02
 
-class SerialEvaluator:
-    """Batched evaluation of the whole population in this process."""
+_controller = None
 
-    name = "serial"
-    workers = 1
 
-    def __init__(self, problem: Problem):
-        self.problem = problem
+class Evaluator(Protocol):
+    name: str
+    workers: int
 
-    def __call__(self, genomes: np.ndarray) -> np.ndarray:
-        return evaluate(self.problem, genomes)
+    def __call__(self, genomes: np.ndarray) -> np.ndarray: ...
 
+    def close(self) -> None: ...
+
+
+class ParallelEvaluator(Evaluator, Protocol):
+    def warm_up(self) -> None:
+        """Start the workers now and wait until they are ready."""
+
+
+def evaluate_block(problem: Problem, genomes: np.ndarray) -> np.ndarray:
+    """`fitness.evaluate` with one BLAS thread on an aligned C-contiguous block, so a
+    row's bits never depend on the machine or on how the population was split."""
+    global _controller
+    if _controller is None:  # finding the BLAS libraries costs ~1 ms: once per process
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+    # Arrays deserialised by dask can be misaligned, and numpy multiplies misaligned
+    # matrices with its own loop instead of BLAS: 5-10x slower and different bits.
+    genomes = np.require(genomes, dtype=np.float32, requirements=["C", "A"])
+    with _controller.limit(limits=1):
+        return evaluate(problem, genomes)
+
+
+def split_rows(count: int, blocks: int) -> list[tuple[int, int]]:
+    """`(start, stop)` of at most `blocks` contiguous, non-empty, near-equal row blocks."""
+    blocks = max(1, min(blocks, count))
+    bounds = [count * i // blocks for i in range(blocks + 1)]
+    return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (respects taskset/cgroup affinity where the OS says)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
+class _ContextManager:
     def close(self) -> None:
         pass
 
@@ -38,6 +94,106 @@ class SerialEvaluator:
         self.close()
 
 
-def make_evaluator(config, problem: Problem):
-    """The evaluator for `config.backend` and `config.workers`."""
-    return SerialEvaluator(problem)
+class SerialEvaluator(_ContextManager):
+    """Batched evaluation of the whole population in this process."""
+
+    name = "serial"
+    workers = 1
+
+    def __init__(self, problem: Problem):
+        self.problem = problem
+
+    def __call__(self, genomes: np.ndarray) -> np.ndarray:
+        return evaluate_block(self.problem, genomes)
+
+
+class AutoEvaluator(_ContextManager):
+    """`--workers auto`: serial unless parallel workers measurably pay.
+
+    Generation 0 is evaluated serially and timed. If it took less than
+    `min_parallel_s` the run stays serial. Otherwise generation 1 is evaluated by
+    `parallel` (which starts its workers on that first call, then warms them up)
+    and timed; it is kept only if it was faster per row, so parallel is never the
+    slower choice (up to the noise of one measurement). Results are the same
+    either way (module docstring).
+    """
+
+    def __init__(self, problem: Problem, parallel: ParallelEvaluator,
+                 min_parallel_s: float = MIN_PARALLEL_S):
+        self.serial = SerialEvaluator(problem)
+        self.parallel = parallel
+        self._min_parallel_s = min_parallel_s
+        self._current: Evaluator | None = None  # None while deciding
+        self._serial_per_row: float | None = None
+
+    @property
+    def name(self) -> str:
+        return self._current.name if self._current is not None else "serial"
+
+    @property
+    def workers(self) -> int:
+        return self._current.workers if self._current is not None else 1
+
+    def __call__(self, genomes: np.ndarray) -> np.ndarray:
+        if self._current is not None:
+            return self._current(genomes)
+        if len(genomes) == 0:
+            return self.serial(genomes)
+        if self._serial_per_row is None:
+            start = time.perf_counter()
+            scores = self.serial(genomes)
+            serial_s = time.perf_counter() - start
+            self._serial_per_row = serial_s / len(genomes)
+            if serial_s < self._min_parallel_s:
+                self._choose_serial(f"one evaluation takes {serial_s * 1e3:.1f} ms < "
+                                    f"{self._min_parallel_s * 1e3:.0f} ms: too little work "
+                                    "to gain from parallel workers")
+            return scores
+        self.parallel.warm_up()  # worker start-up is not part of the per-generation cost
+        start = time.perf_counter()
+        scores = self.parallel(genomes)
+        per_row = (time.perf_counter() - start) / len(genomes)
+        comparison = (f"{per_row * 1e3:.3f} ms per individual vs "
+                      f"{self._serial_per_row * 1e3:.3f} ms serial")
+        if per_row < self._serial_per_row:
+            log.info("workers auto: %s with %d workers (%s)", self.parallel.name,
+                     self.parallel.workers, comparison)
+            self._current = self.parallel
+        else:
+            self._choose_serial(f"{self.parallel.workers} {self.parallel.name} workers took "
+                                + comparison)
+        return scores
+
+    def _choose_serial(self, reason: str) -> None:
+        log.info("workers auto: serial (%s)", reason)
+        self.parallel.close()
+        self._current = self.serial
+
+    def close(self) -> None:
+        self.parallel.close()
+
+
+def make_evaluator(config, problem: Problem) -> Evaluator:
+    """The evaluator for `config.backend`, `config.workers` and `config.scheduler`.
+
+    Parallel evaluators start their workers on their first call (so that `auto`
+    starts none when it stays serial), but a dask scheduler is reached at once.
+
+    Raises:
+        ConfigError: dask is not installed, or its scheduler does not answer.
+    """
+    workers = config.worker_count()
+    if config.backend == "serial":
+        return SerialEvaluator(problem)
+    if config.backend == "dask":
+        from .dask_cluster import DaskEvaluator
+
+        parallel = DaskEvaluator(problem, config.scheduler, workers)
+    else:
+        from .process_pool import ProcessPoolEvaluator
+
+        if workers is None and available_cpus() < 2:
+            log.info("workers auto: serial (one CPU available)")
+            return SerialEvaluator(problem)
+        parallel = ProcessPoolEvaluator(problem, workers or available_cpus())
+    return parallel if workers is not None else AutoEvaluator(problem, parallel)

@@ -29,16 +29,30 @@ def preflight(config: RunConfig) -> None:
     mutation(config.mutation)
 
 
-def _attach_log(folder: RunFolder) -> logging.Handler:
-    handler = folder.log_handler()
-    log.addHandler(handler)
+def _attach_log(folder: RunFolder) -> list[logging.Handler]:
+    """run.log gets every record, the console (stderr) warnings and errors.
+
+    Both go through multiprocessing-logging: forked worker processes inherit these
+    handlers and send their records over one queue to a thread here that writes
+    them, so worker lines arrive whole, in order, and named after their process.
+    """
+    from multiprocessing_logging import MultiProcessingHandler
+
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.WARNING)
+    console.setFormatter(logging.Formatter("evonet: %(processName)s: %(levelname)s: "
+                                           "%(message)s"))
+    handlers = [MultiProcessingHandler("evonet-run-log", sub_handler=folder.log_handler()),
+                MultiProcessingHandler("evonet-console-log", sub_handler=console)]
+    for handler in handlers:
+        log.addHandler(handler)
     log.setLevel(logging.INFO)
-    return handler
+    return handlers
 
 
 def _execute(config: RunConfig, folder: RunFolder, *, resume: bool, quiet: bool,
              extend: bool = False) -> int:
-    handler = _attach_log(folder)
+    handlers = _attach_log(folder)
     progress = make_progress(quiet=quiet, total=config.generations)
     log.info("%s %s: %s", "resuming" if resume else "starting", folder.path, config.to_dict())
     try:
@@ -57,8 +71,9 @@ def _execute(config: RunConfig, folder: RunFolder, *, resume: bool, quiet: bool,
                               "target": config.text})
         raise
     finally:
-        log.removeHandler(handler)
-        handler.close()
+        for handler in handlers:
+            log.removeHandler(handler)
+            handler.close()
     progress.close()
     folder.write_summary(result.summary())
     report(result, folder)

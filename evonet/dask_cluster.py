@@ -1,0 +1,134 @@
+"""Dask evaluator: fitness blocks on a Dask distributed cluster, on one machine or many.
+
+With a scheduler address the evaluator joins that cluster (reached at once, so a
+wrong address fails before the run starts); without one it starts a `LocalCluster`
+of single-threaded worker processes on 127.0.0.1 and stops it at the end. The
+`Problem` is scattered to every worker once (`broadcast=True`); each generation
+one contiguous block of rows per worker thread is mapped over the cluster.
+
+Dask replaces a dead worker itself and reschedules its task; a task whose workers
+keep dying (`distributed.scheduler.allowed-failures`, 3 by default) fails with
+`KilledWorker`, turned into `WorkerDiedError`. Worker log records on the `evonet`
+logger are forwarded to this process (`Client.forward_logging`), so they reach run.log.
+
+Dask is an extra (`pip install 'evonet[dask]'`): it is imported only here.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+
+from .config import ConfigError
+from .evaluation import available_cpus, evaluate_block, split_rows
+from .fitness import Problem
+from .process_pool import WorkerDiedError
+
+log = logging.getLogger("evonet")
+
+CONNECT_TIMEOUT_S = 5
+
+
+def _distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise ConfigError("the dask backend needs the dask extra: "
+                          "pip install 'evonet[dask]'") from None
+    return distributed
+
+
+def _evaluate_task(problem: Problem, genomes: np.ndarray) -> np.ndarray:
+    return evaluate_block(problem, genomes)
+
+
+def _announce() -> None:
+    log.info("dask worker %d ready", os.getpid())
+
+
+class DaskEvaluator:
+    """Evaluate blocks of rows on a Dask cluster.
+
+    Args:
+        problem: scattered once to every worker.
+        scheduler: `tcp://HOST:PORT` of an existing scheduler (given up after
+            `CONNECT_TIMEOUT_S` seconds); empty starts a LocalCluster.
+        workers: LocalCluster worker processes, and the number of blocks; None: one per
+            CPU (LocalCluster) or per worker thread of the cluster joined.
+
+    Raises:
+        ConfigError: dask is not installed, or the scheduler does not answer.
+    """
+
+    name = "dask"
+
+    def __init__(self, problem: Problem, scheduler: str = "", workers: int | None = None):
+        self._distributed = _distributed()
+        self.problem, self.scheduler, self._workers = problem, scheduler, workers
+        self._client = self._cluster = self._problem_future = None
+        if scheduler:
+            self._client = self._connect(scheduler)
+
+    def _connect(self, address):
+        try:
+            return self._distributed.Client(address, timeout=CONNECT_TIMEOUT_S,
+                                            set_as_default=False)
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ConfigError(f"cannot reach dask scheduler {address}: {reason}") from None
+
+    @property
+    def workers(self) -> int:
+        if self._workers is not None:
+            return self._workers
+        if self._client is not None and self._cluster is None:
+            threads = self._client.nthreads()
+            return max(1, sum(threads.values()))
+        return available_cpus()
+
+    def warm_up(self) -> None:
+        """Start the LocalCluster if needed and send the problem to every worker."""
+        if self._client is None:
+            self._cluster = self._distributed.LocalCluster(
+                n_workers=self.workers, threads_per_worker=1, processes=True,
+                host="127.0.0.1", dashboard_address=None)
+            self._client = self._distributed.Client(self._cluster, set_as_default=False)
+            log.info("dask LocalCluster of %d workers at %s", self.workers,
+                     self._cluster.scheduler_address)
+        if self._problem_future is None:
+            self._client.forward_logging("evonet", level=logging.INFO)
+            self._client.run(_announce)
+            self._problem_future = self._client.scatter(self.problem, broadcast=True)
+
+    def __call__(self, genomes: np.ndarray) -> np.ndarray:
+        genomes = np.ascontiguousarray(genomes, dtype=np.float32)
+        if len(genomes) == 0:
+            return np.zeros((0, 2))
+        self.warm_up()
+        blocks = [genomes[start:stop] for start, stop in split_rows(len(genomes), self.workers)]
+        # Scattered blocks go straight to the workers (spread over them), not through the
+        # scheduler inside the task graph; each task then runs where its block is.
+        remote = self._client.scatter(blocks, hash=False)
+        futures = self._client.map(_evaluate_task, [self._problem_future] * len(blocks), remote,
+                                   pure=False)
+        try:
+            return np.concatenate(self._client.gather(futures))
+        except self._distributed.KilledWorker as exc:
+            raise WorkerDiedError(f"dask workers kept dying on one block: {exc}") from None
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+        self._problem_future = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,206 @@
+"""Process-pool evaluator: worker processes started once per run, one block of rows each.
+
+The classic way to make parallel evolution slower than one core is to ship each
+individual to a worker alone, pickling the task with it, while BLAS threads fight
+the processes. Here instead:
+
+- the pool is started once (on the first call) and reused every generation;
+- each worker receives the `Problem` (text, network spec) once, from its
+  initializer, and limits BLAS/OpenMP to one thread for its whole life;
+- each generation, worker k gets the k-th contiguous block of genome rows and
+  returns that block's fitness rows. The rows travel through one shared-memory
+  segment that this process fills and workers read in place (`transport="shared"`),
+  or pickled through the pool's pipe (`"pickle"`); `evonet bench parallel`
+  measures both, and shared memory was faster for large genomes and never slower.
+
+Workers are forked, not spawned: multiprocessing-logging forwards worker log records
+through the handler a worker inherits at fork (spawn would lose it), and a forked
+worker starts in milliseconds without importing numpy again. The threads running in
+this process (the pool's manager, the log receiver) are harmless at fork because
+multiprocessing and logging reinitialise their locks in the child.
+
+A worker killed mid-run breaks a `ProcessPoolExecutor` (`BrokenProcessPool`; a plain
+`multiprocessing.Pool` would silently replace it and wait forever for the lost task):
+the pool is then restarted and only the lost blocks are evaluated again. Evaluation
+is deterministic, so the run is unchanged. After `MAX_DEATHS` failures in a row the
+run stops with `WorkerDiedError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import resource_tracker
+from multiprocessing.shared_memory import SharedMemory
+
+import numpy as np
+
+from .evaluation import evaluate_block, split_rows
+from .fitness import Problem
+
+log = logging.getLogger("evonet")
+
+MAX_DEATHS = 3
+TRANSPORTS = ("shared", "pickle")
+
+# Set in each worker by `_init_worker`.
+_problem: Problem | None = None
+_segment: SharedMemory | None = None
+
+
+class WorkerDiedError(RuntimeError):
+    """Worker processes kept dying: the run cannot go on."""
+
+
+# ---------------------------------------------------------------------------- in the workers
+def _init_worker(problem: Problem) -> None:
+    global _problem
+    from threadpoolctl import threadpool_limits
+
+    _problem = problem
+    # numpy is already loaded (fork), so environment variables would come too late.
+    threadpool_limits(1)
+    multiprocessing.current_process().name = f"worker-{os.getpid()}"
+    log.info("worker %d ready: 1 BLAS thread, network %s", os.getpid(), problem.spec)
+
+
+def _ready() -> int:
+    return os.getpid()
+
+
+def _evaluate_rows(genomes: np.ndarray) -> np.ndarray:
+    return evaluate_block(_problem, genomes)
+
+
+def _evaluate_shared(name: str, shape: tuple[int, int], start: int, stop: int) -> np.ndarray:
+    global _segment
+    if _segment is None or _segment.name != name:  # attach once per segment, not per call
+        if _segment is not None:
+            _segment.close()
+        _segment = SharedMemory(name=name)
+    genomes = np.ndarray(shape, dtype=np.float32, buffer=_segment.buf)[start:stop]
+    return evaluate_block(_problem, genomes)
+
+
+# ---------------------------------------------------------------------------- in the main process
+class ProcessPoolEvaluator:
+    """Evaluate contiguous blocks of rows in `workers` forked worker processes.
+
+    Args:
+        problem: sent once to each worker.
+        workers: number of worker processes (>= 1).
+        transport: how genome rows reach the workers: `shared` or `pickle`.
+    """
+
+    name = "process"
+
+    def __init__(self, problem: Problem, workers: int, transport: str = "shared"):
+        if transport not in TRANSPORTS:
+            raise ValueError(f"unknown transport {transport!r}; choose one of {TRANSPORTS}")
+        self.problem, self.workers, self.transport = problem, int(workers), transport
+        self._executor: ProcessPoolExecutor | None = None
+        self._shared: SharedMemory | None = None
+        self._deaths = 0
+
+    # ------------------------------------------------------------------ pool life
+    def warm_up(self) -> None:
+        """Start the workers if needed and wait until they answer."""
+        if self._executor is None:
+            # Workers must share this process's resource tracker: one they started
+            # themselves would unlink the shared segment when they exit.
+            resource_tracker.ensure_running()
+            self._executor = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("fork"),
+                initializer=_init_worker, initargs=(self.problem,))
+        for future in [self._executor.submit(_ready) for _ in range(self.workers)]:
+            future.result()
+
+    def pids(self) -> list[int]:
+        """Process ids of the current workers (for tests and diagnostics)."""
+        if self._executor is None:
+            return []
+        return sorted(self._executor._processes)  # no public accessor in the stdlib
+
+    def _restart(self, lost: int, blocks: int) -> None:
+        self._deaths += 1
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._executor = None
+        if self._deaths >= MAX_DEATHS:
+            self.close()
+            raise WorkerDiedError(f"worker processes died {self._deaths} times in a row; "
+                                  "stopping (the last checkpoint is intact)")
+        log.warning("a worker process died; restarting the pool and evaluating %d of %d "
+                    "blocks again (failure %d of %d in a row)", lost, blocks, self._deaths,
+                    MAX_DEATHS)
+        self.warm_up()
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+        if self._shared is not None:
+            self._shared.close()
+            self._shared.unlink()
+            self._shared = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ evaluation
+    def __call__(self, genomes: np.ndarray) -> np.ndarray:
+        genomes = np.ascontiguousarray(genomes, dtype=np.float32)
+        if len(genomes) == 0:
+            return np.zeros((0, 2))
+        if self._executor is None:
+            self.warm_up()
+        if self.transport == "shared":
+            self._share(genomes)
+        blocks = split_rows(len(genomes), self.workers)
+        results: list[np.ndarray | None] = [None] * len(blocks)
+        pending = list(range(len(blocks)))
+        while pending:
+            lost = []
+            for index, future in self._submit(genomes, blocks, pending):
+                try:
+                    results[index] = future.result() if future is not None else None
+                except BrokenProcessPool:
+                    results[index] = None
+                if results[index] is None:
+                    lost.append(index)
+            if lost:
+                self._restart(len(lost), len(blocks))
+            pending = lost
+        self._deaths = 0
+        return np.concatenate(results)
+
+    def _submit(self, genomes, blocks, indices) -> list[tuple[int, Future | None]]:
+        """One future per block; None for blocks that could not be submitted because the
+        pool broke already (a worker died between generations)."""
+        futures: list[tuple[int, Future | None]] = []
+        for index in indices:
+            start, stop = blocks[index]
+            try:
+                if self.transport == "shared":
+                    future = self._executor.submit(_evaluate_shared, self._shared.name,
+                                                   genomes.shape, start, stop)
+                else:
+                    future = self._executor.submit(_evaluate_rows, genomes[start:stop])
+            except BrokenProcessPool:
+                future = None
+            futures.append((index, future))
+        return futures
+
+    def _share(self, genomes: np.ndarray) -> None:
+        """Copy the genomes into the shared segment, growing it when the matrix outgrows it."""
+        if self._shared is None or self._shared.size < genomes.nbytes:
+            if self._shared is not None:
+                self._shared.close()
+                self._shared.unlink()
+            self._shared = SharedMemory(create=True, size=genomes.nbytes)
+        np.ndarray(genomes.shape, dtype=np.float32, buffer=self._shared.buf)[:] = genomes
