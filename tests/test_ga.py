@@ -1,0 +1,91 @@
+"""The GA's ask/tell: elitism, re-evaluation of changed children, plugin operators."""
+
+import random
+
+import numpy as np
+import pytest
+
+from evonet.algorithms.ga import GeneticAlgorithm
+from evonet.config import RunConfig
+from evonet.evolve import build_problem
+from evonet.fitness import evaluate
+
+
+def evaluated_generation(config, seed=0, generations=1):
+    _, spec, problem = build_problem(config)
+    random.seed(seed)
+    ga = GeneticAlgorithm(config, spec, np.random.default_rng(seed))
+    for _ in range(generations):
+        individuals = ga.ask()
+        parents = {id(ind): ind.copy() for ind in ga.population}
+        invalid = [ind for ind in individuals if not ind.fitness.valid]
+        scores = evaluate(problem, np.stack(invalid)) if invalid else []
+        for ind, (fit, acc) in zip(invalid, scores):
+            ind.fitness.values, ind.accuracy = (fit,), acc
+        diagnostics = ga.tell(individuals)
+    return ga, problem, individuals, parents, diagnostics
+
+
+def test_every_changed_child_is_re_evaluated_and_fitness_is_never_stale():
+    config = RunConfig(population=20, hidden=4, mutpb=0.5, cxpb=0.5, backend="serial")
+    ga, problem, individuals, _, _ = evaluated_generation(config, generations=3)
+    truth = evaluate(problem, np.stack(individuals))[:, 0]
+    np.testing.assert_array_equal([ind.fitness.values[0] for ind in individuals], truth)
+
+
+def test_the_best_individual_always_survives():
+    config = RunConfig(population=16, hidden=4, elite=1, sigma=2.0, indpb=1.0,
+                       backend="serial")
+    _, spec, problem = build_problem(config)
+    random.seed(1)
+    ga = GeneticAlgorithm(config, spec, np.random.default_rng(1))
+    best_so_far = -np.inf
+    for _ in range(6):
+        individuals = ga.ask()
+        invalid = [ind for ind in individuals if not ind.fitness.valid]
+        for ind, (fit, acc) in zip(invalid, evaluate(problem, np.stack(invalid))):
+            ind.fitness.values, ind.accuracy = (fit,), acc
+        ga.tell(individuals)
+        best = max(ind.fitness.values[0] for ind in individuals)
+        assert best >= best_so_far
+        best_so_far = best
+
+
+def returns_a_new_array(ind, rng):
+    """The DEAP stale-fitness trap: a new array instead of an in-place change."""
+    return (ind + rng.normal(0, 0.5, ind.shape).astype(np.float32),)
+
+
+def test_a_plugin_that_returns_new_arrays_still_gets_its_children_evaluated():
+    config = RunConfig(population=12, hidden=4, mutation=f"{__name__}:returns_a_new_array",
+                       cxpb=0.0, backend="serial")
+    ga, problem, individuals, _, diagnostics = evaluated_generation(config, generations=2)
+    truth = evaluate(problem, np.stack(individuals))[:, 0]
+    np.testing.assert_array_equal([ind.fitness.values[0] for ind in individuals], truth)
+    assert diagnostics["mutated_fraction"] == 1.0
+
+
+def test_untouched_children_keep_their_parents_fitness_without_evaluation():
+    config = RunConfig(population=10, hidden=4, cxpb=0.0, mutpb=0.0, backend="serial")
+    _, spec, problem = build_problem(config)
+    ga = GeneticAlgorithm(config, spec, np.random.default_rng(0))
+    first = ga.ask()
+    for ind, (fit, acc) in zip(first, evaluate(problem, np.stack(first))):
+        ind.fitness.values, ind.accuracy = (fit,), acc
+    ga.tell(first)
+    second = ga.ask()
+    assert all(ind.fitness.valid for ind in second)
+
+
+@pytest.mark.parametrize("mutation", ["gaussian", "self_adaptive"])
+def test_diagnostics_report_what_mutation_did(mutation):
+    config = RunConfig(population=30, hidden=4, cxpb=0.0, mutpb=1.0, mutation=mutation,
+                       backend="serial")
+    *_, diagnostics = evaluated_generation(config, generations=2)
+    assert diagnostics["mutated_fraction"] == 1.0
+    assert diagnostics["mean_step"] > 0
+    assert 0 <= diagnostics["mutation_success"] <= 1
+    assert diagnostics["crossover_success"] is None
+    off = config.replace(mutation="none")
+    *_, diagnostics = evaluated_generation(off, generations=2)
+    assert diagnostics["mutated_fraction"] == 0.0 and diagnostics["mean_step"] == 0.0
