@@ -74,6 +74,16 @@ def _reason(exc: Exception) -> str:
     return getattr(exc, "strerror", None) or str(exc)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1 (got {text!r})")
+    return value
+
+
 # ---------------------------------------------------------------------------- commands
 def cmd_run(args) -> int:
     from .runner import run_new
@@ -96,6 +106,60 @@ def cmd_sample(args) -> int:
     return EXIT_OK
 
 
+def cmd_runs(args) -> int:
+    from .runs import list_runs
+    from .views import runs_json, runs_table, sort_runs
+
+    runs = list_runs(args.runs_dir)
+    if args.sort is not None:
+        try:
+            runs = sort_runs(runs, args.sort.replace("-", "_"), reverse=args.reverse)
+        except ValueError as exc:
+            raise UsageError(f"--sort: {exc}") from None
+    elif args.reverse:
+        runs = runs[::-1]
+    if args.json:
+        print(runs_json(runs))
+    elif runs:
+        print(runs_table(runs))
+    else:
+        print(f"no run folders in {args.runs_dir}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_show(args) -> int:
+    from .runfolder import BEST, RunFolderError
+    from .runs import load_run
+    from .views import show_report
+
+    if args.last < 0:
+        raise UsageError(f"--last must be >= 0 (got {args.last})")
+    run = load_run(args.run_dir)
+    sample, missing = None, "no best network yet"
+    if (run.path / BEST).is_file():
+        try:
+            sample = run.sample()
+        except RunFolderError as exc:  # the rest of the report is still worth showing
+            missing = str(exc)
+    print(show_report(run, last=args.last, sample=sample, missing=missing))
+    return EXIT_OK
+
+
+def cmd_plot(args) -> int:
+    from .runs import load_run
+
+    runs = [load_run(path) for path in args.run_dirs]
+    try:
+        from .plots import save_plot
+
+        save_plot(runs, args.output, size=(args.width / args.dpi, args.height / args.dpi),
+                  dpi=args.dpi)
+    except (ImportError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    print(f"plot of {len(runs)} run{'s' * (len(runs) != 1)}: {args.output}")
+    return EXIT_OK
+
+
 def cmd_bench(args) -> int:
     import importlib
 
@@ -104,10 +168,17 @@ def cmd_bench(args) -> int:
         if name not in BENCHMARKS:
             raise UsageError(f"unknown benchmark {name!r}; choose one of "
                              f"{', '.join([*BENCHMARKS, 'all'])}")
-    if args.repeats < 1:
-        raise UsageError(f"--repeats must be >= 1 (got {args.repeats})")
     for name in names:
-        importlib.import_module(f"evonet.bench.{BENCHMARKS[name]}").run(args)
+        # Each benchmark declares its own options; they are parsed only when it runs.
+        module = importlib.import_module(f"evonet.bench.{BENCHMARKS[name]}")
+        parser = _Parser(prog=f"evonet bench {name}")
+        parser.add_argument("--repeats", type=int, default=5, help="repeats (median reported)")
+        if hasattr(module, "add_arguments"):
+            module.add_arguments(parser)
+        options = parser.parse_args(args.options)
+        if options.repeats < 1:
+            raise UsageError(f"--repeats must be >= 1 (got {options.repeats})")
+        module.run(options)
     return EXIT_OK
 
 
@@ -138,9 +209,35 @@ def build_parser() -> argparse.ArgumentParser:
                         "target's first character]")
     sample.set_defaults(handler=cmd_sample)
 
+    runs = sub.add_parser("runs", help="a table of the run folders under RUNS_DIR")
+    runs.add_argument("runs_dir", type=Path, nargs="?", default=Path("runs"),
+                      help="folder holding run folders [default: runs]")
+    runs.add_argument("--sort", metavar="FIELD", help="sort by a column: name, target, "
+                      "status, generations, best_fitness, best_accuracy, solved_at, "
+                      "wall_time_s, evaluations")
+    runs.add_argument("--reverse", action="store_true", help="largest first")
+    runs.add_argument("--json", action="store_true", help="a JSON list, for scripts")
+    runs.set_defaults(handler=cmd_runs)
+
+    show = sub.add_parser("show", help="a run's config, summary, last generations and a "
+                          "fresh regeneration")
+    show.add_argument("run_dir", type=Path)
+    show.add_argument("--last", type=int, default=10, help="log records shown [default: 10]")
+    show.set_defaults(handler=cmd_show)
+
+    plot = sub.add_parser("plot", help="fitness curves of one or more runs, to an image")
+    plot.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR")
+    plot.add_argument("-o", "--output", type=Path, required=True,
+                      help="image file: .png, .svg or .pdf")
+    plot.add_argument("--width", type=_positive_int, default=1000, help="pixels [default: 1000]")
+    plot.add_argument("--height", type=_positive_int, default=700, help="pixels [default: 700]")
+    plot.add_argument("--dpi", type=_positive_int, default=100, help="[default: 100]")
+    plot.set_defaults(handler=cmd_plot)
+
     bench = sub.add_parser("bench", help="performance benchmarks (ratios measured side by side)")
     bench.add_argument("name", help="which benchmark: " + ", ".join([*BENCHMARKS, "all"]))
-    bench.add_argument("--repeats", type=int, default=5, help="repeats (median reported)")
+    bench.add_argument("options", nargs=argparse.REMAINDER,
+                       help="--repeats N (default 5) and the benchmark's own options")
     bench.set_defaults(handler=cmd_bench)
     return parser
 
@@ -148,8 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
-    from .runfolder import RunFolderError
     from .plugins import PluginError
+    from .runfolder import RunFolderError
 
     try:
         args = build_parser().parse_args(argv)

@@ -43,11 +43,12 @@ class RunConfig:
 
     text: str = _setting("Hello world!", "the target text to regenerate")
     seed: int = _setting(0, "random seed (same seed, same run)", low=0)
-    algorithm: str = _setting("ga", "search algorithm", choices=("ga",))
-    population: int = _setting(128, "individuals per generation", low=2)
+    algorithm: str = _setting("ga", "search algorithm",
+                              choices=("ga", "es", "cma", "gradient"))
+    population: int = _setting(64, "individuals per generation", low=2)
     generations: int = _setting(500, "generations at most", low=1, resumable=True)
     hidden: int = _setting(16, "hidden units", low=1)
-    cell: str = _setting("elman", "recurrent cell", choices=("elman",))
+    cell: str = _setting("elman", "recurrent cell", choices=("elman", "lstm", "gru"))
     encoding: str = _setting("onehot", "input encoding", choices=("onehot", "binary"))
     fitness: str = _setting("loglik", "fitness function", choices=("loglik", "accuracy", "mse"),
                             plugin=True)
@@ -69,6 +70,15 @@ class RunConfig:
     mutpb: float = _setting(1.0, "probability that a child is mutated", low=0.0, high=1.0)
     indpb: float = _setting(0.1, "per-gene mutation probability", low=0.0, high=1.0)
     sigma: float = _setting(0.1, "mutation step size (standard deviation)", low=0.0)
+    es_sigma: float = _setting(0.05, "es: standard deviation of the perturbations; cma: the "
+                               "initial step size", low=0.0)
+    learning_rate: float = _setting(0.03, "es and gradient: optimizer step size", low=0.0)
+    optimizer: str = _setting("adam", "es and gradient: optimizer",
+                              choices=("adam", "rmsprop"))
+    weight_decay: float = _setting(0.0, "es and gradient: L2 pull of the weights toward 0, "
+                                   "per step", low=0.0)
+    clip: float = _setting(5.0, "gradient: clip the gradient norm to this (0: no clipping)",
+                           low=0.0)
     backend: str = _setting("process", "where fitness is evaluated",
                             choices=("serial", "process", "dask"), resumable=True)
     workers: str = _setting("auto", "worker processes: a number, or auto", resumable=True)
@@ -182,4 +192,5 @@ def validate(config: RunConfig) -> None:
         except ValueError:
             workers = 0
         if workers < 1 or str(workers) != config.workers.strip():
-            raise ConfigError(f"workers must be a whole number >= 1 or auto (got {config.workers!r})")
+            raise ConfigError(
+                f"workers must be a whole number >= 1 or auto (got {config.workers!r})")
