@@ -23,9 +23,7 @@ from typing import Any
 import numpy as np
 
 from .config import ConfigError, RunConfig
-from .runfolder import CONFIG, RunFolder, RunFolderError
-
-LOCK = "lock"  # the lock file of `lock.py`: the PID of the process writing the folder
+from .runfolder import CONFIG, LOCK, RunFolder, RunFolderError
 
 # Statuses written to summary.json by the runner, then the ones only a reader can tell.
 FINISHED = ("solved", "max_generations", "interrupted", "failed")
@@ -46,9 +44,10 @@ class Run:
         records: every complete log.jsonl record, oldest first.
         summary: summary.json, or None while running (or after a crash).
         status: solved, max_generations, interrupted, failed (from summary.json);
-            running (no summary yet, or a live lock); unfinished (a dead lock and no
-            summary: the process was killed); half-written (config.toml unreadable,
-            or nothing logged yet); not a run (no config.toml).
+            running (the lock is held by a live process: a resume keeps the previous
+            summary.json until it ends); unfinished (no live lock and no summary: the
+            process was killed); half-written (config.toml unreadable, or nothing
+            logged yet); not a run (no config.toml).
         problem: why the folder is half-written or not a run, else None.
     """
 
@@ -211,10 +210,8 @@ def read_folder(path: Path) -> Run:
     elif not records:
         status = HALF_WRITTEN
         problem = problem or "no generation logged"
-    elif alive is False:
-        status, problem = UNFINISHED, "stopped without a summary (killed?)"
-    else:  # no lock file to ask: a live run looks just like this
-        status = RUNNING
+    else:  # every run holds the lock while it writes: no live lock, no summary, it died
+        status, problem = UNFINISHED, "stopped without writing summary.json (killed?)"
     return Run(path, config, records, summary, status, problem)
 
 

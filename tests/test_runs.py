@@ -141,7 +141,7 @@ def test_a_torn_last_log_line_is_left_out(runs_dir, tmp_path):
         handle.write('{"gen": 99, "fitn')
     run = load_run(run_dir)
     assert run.records == log_lines(runs_dir / "solved")
-    assert run.status == "running"  # no summary and no lock to ask: it may be running
+    assert run.status == "unfinished"  # no summary and nobody holds the lock: it died
 
 
 def test_damaged_config_is_half_written_not_a_crash(runs_dir, tmp_path):
