@@ -105,7 +105,13 @@ class RunConfig:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{source}: malformed TOML ({exc})") from None
-        return cls.from_dict(data, source)
+        try:
+            return cls.from_dict(data, source)
+        except ConfigError as exc:  # range and choice errors too should name the file
+            message = str(exc)
+            if not message.startswith(f"{source}: "):
+                message = f"{source}: {message}"
+            raise ConfigError(message) from None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "config") -> RunConfig:

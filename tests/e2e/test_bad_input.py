@@ -1,0 +1,181 @@
+"""Bad input anywhere: one clear line on stderr, exit status 2, no traceback, and
+nothing left half-written (no run folder for a bad run, an untouched folder for a
+bad resume)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evonet.cli import main
+from evonet.lock import acquire
+
+SMALL = ["--text", "abcabd", "--population", "8", "--hidden", "4", "--generations", "6",
+         "--backend", "serial", "--quiet"]
+
+
+def fails_cleanly(capsys, argv: list[str]) -> str:
+    """Run the CLI in process; assert exit 2 and one error line; return that line."""
+    status = main(argv)
+    err = capsys.readouterr().err
+    assert status == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("evonet: error: "), err
+    return lines[0]
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+# ---------------------------------------------------------------------------- evonet run
+@pytest.mark.parametrize("toml, expected", [
+    ("population = ", ["malformed TOML"]),
+    ("popsize = 3\ncolour = 'red'", ["unknown key", "colour", "popsize"]),
+    ("[ga]\npopulation = 3", ["unknown key", "ga"]),
+    ('population = "many"', ["population must be int", "'many'"]),
+    ("hidden = 2.5", ["hidden must be int"]),
+    ("elite = true", ["elite must be int"]),
+    ("mutpb = -0.1", ["mutpb", "[0.0, 1.0]", "-0.1"]),
+    ("population = 1", ["population must be >= 2", "got 1"]),
+    ("sigma = inf", ["sigma must be a finite number"]),
+    ("sigma = nan", ["sigma must be a finite number"]),
+    ("checkpoint_every = 0", ["checkpoint_every must be >= 1"]),
+    ("checkpoint_seconds = -1.0", ["checkpoint_seconds must be >= 0.0"]),
+    ("cell = 'transformer'", ["unknown cell 'transformer'", "elman"]),
+    ("workers = 'many'", ["workers must be a whole number >= 1 or auto"]),
+    ("text = 'a'", ["at least 2 characters"]),
+], ids=lambda v: v if isinstance(v, str) else None)
+def test_bad_config_file(tmp_path, capsys, toml, expected):
+    config = tmp_path / "bad.toml"
+    config.write_text(toml + "\n")
+    runs = tmp_path / "runs"
+    line = fails_cleanly(capsys, ["run", "--config", str(config), *SMALL, "--runs-dir",
+                                  str(runs)])
+    for part in expected:
+        assert part in line
+    assert str(config) in line  # errors in a config file name the file
+    assert not runs.exists() or not any(runs.iterdir())
+
+
+@pytest.mark.parametrize("flags, expected", [
+    (["--population", "many"], "argument --population: invalid int value: 'many'"),
+    (["--cxpb", "1.5"], "cxpb must be in [0.0, 1.0] (got 1.5)"),
+    (["--sigma", "nan"], "sigma must be a finite number"),
+    (["--elite", "8"], "elite must be < population (got elite 8, population 8)"),
+    (["--workers", "0"], "workers must be a whole number >= 1 or auto (got '0')"),
+    (["--mutation", "wobble"], "unknown mutation 'wobble'"),
+    (["--text-file", "/nonexistent/target.txt"], "cannot read text file"),
+    (["--config", "/nonexistent/run.toml"], "cannot read config"),
+])
+def test_bad_flags(tmp_path, capsys, flags, expected):
+    runs = tmp_path / "runs"
+    line = fails_cleanly(capsys, ["run", *SMALL, *flags, "--runs-dir", str(runs)])
+    assert expected in line
+    assert not runs.exists() or not any(runs.iterdir())
+
+
+def test_unwritable_runs_folder(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    line = fails_cleanly(capsys, ["run", *SMALL, "--runs-dir", str(blocker / "runs")])
+    assert "cannot create runs folder" in line and str(blocker / "runs") in line
+
+
+def test_existing_run_name_is_refused_and_left_alone(tmp_path, capsys):
+    assert main(["run", *SMALL, "--runs-dir", str(tmp_path), "--name", "r"]) == 0
+    before = snapshot(tmp_path / "r")
+    line = fails_cleanly(capsys, ["run", *SMALL, "--runs-dir", str(tmp_path), "--name", "r"])
+    assert "exists already" in line and "evonet resume" in line
+    assert snapshot(tmp_path / "r") == before
+
+
+# ---------------------------------------------------------------------------- evonet resume
+@pytest.fixture
+def finished(tmp_path) -> Path:
+    assert main(["run", *SMALL, "--runs-dir", str(tmp_path), "--name", "r"]) == 0
+    return tmp_path / "r"
+
+
+def test_truncated_checkpoint(finished, capsys):
+    path = finished / "checkpoint.npz"
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    before = snapshot(finished)
+    line = fails_cleanly(capsys, ["resume", str(finished), "--generations", "20"])
+    assert str(path) in line and "corrupt" in line
+    assert snapshot(finished) == before  # config.toml not rewritten with the new limit
+
+
+def test_garbage_checkpoint(finished, capsys):
+    (finished / "checkpoint.npz").write_bytes(b"not a zip file at all")
+    line = fails_cleanly(capsys, ["resume", str(finished)])
+    assert str(finished / "checkpoint.npz") in line
+
+
+def test_missing_checkpoint(finished, capsys):
+    (finished / "checkpoint.npz").unlink()
+    before = snapshot(finished)
+    line = fails_cleanly(capsys, ["resume", str(finished)])
+    assert str(finished / "checkpoint.npz") in line and "missing" in line
+    assert snapshot(finished) == before
+
+
+def test_config_edited_incompatibly(finished, capsys):
+    config = finished / "config.toml"
+    config.write_text(config.read_text().replace("hidden = 4", "hidden = 5"))
+    before = snapshot(finished)
+    line = fails_cleanly(capsys, ["resume", str(finished)])
+    assert "config.toml" in line and "changes results" in line
+    assert snapshot(finished) == before
+
+
+def test_config_edited_compatibly_resumes(finished, capsys):
+    config = finished / "config.toml"
+    config.write_text(config.read_text().replace("generations = 6", "generations = 9"))
+    assert main(["resume", str(finished)]) == 0
+    assert len((finished / "log.jsonl").read_text().splitlines()) == 10
+
+
+def test_config_edited_into_garbage(finished, capsys):
+    (finished / "config.toml").write_text("hidden = = 4\n")
+    line = fails_cleanly(capsys, ["resume", str(finished)])
+    assert str(finished / "config.toml") in line and "malformed TOML" in line
+
+
+def test_not_a_run_folder(tmp_path, capsys):
+    line = fails_cleanly(capsys, ["resume", str(tmp_path)])
+    assert "not a run folder" in line
+
+
+@pytest.mark.parametrize("generations, expected", [
+    ("3", "--generations must be >= 6"), ("0", "--generations must be >= 6"),
+    ("x", "invalid int value")])
+def test_bad_generations(finished, capsys, generations, expected):
+    before = snapshot(finished)
+    line = fails_cleanly(capsys, ["resume", str(finished), "--generations", generations])
+    assert expected in line
+    assert snapshot(finished) == before
+
+
+def test_second_writer_is_refused(finished, capsys):
+    with acquire(finished):
+        before = snapshot(finished)
+        line = fails_cleanly(capsys, ["resume", str(finished), "--generations", "9"])
+        assert f"in use by process {os.getpid()}" in line
+        assert snapshot(finished) == before
+    assert main(["resume", str(finished), "--generations", "9"]) == 0
+
+
+def test_real_entry_point_prints_one_line(tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text("population = \n")
+    done = subprocess.run([sys.executable, "-m", "evonet", "run", "--config", str(config),
+                           "--runs-dir", str(tmp_path / "runs")], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "malformed TOML" in done.stderr
+    assert not (tmp_path / "runs").exists()

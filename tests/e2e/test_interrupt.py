@@ -1,0 +1,84 @@
+"""Ctrl-C and SIGTERM: a checkpoint, the resume hint, exit 130, and a run that resumes
+to exactly the uninterrupted result."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evonet.evolve import TIMING_FIELDS
+
+pytestmark = pytest.mark.slow
+
+TEXT = "evolution is a tinkerer, not an engineer; it works with what it has"
+RUN_FLAGS = ["--text", TEXT, "--population", "32", "--hidden", "16", "--generations", "60",
+             "--backend", "serial", "--seed", "3", "--quiet", "--checkpoint-every", "1000",
+             "--checkpoint-seconds", "3600"]
+
+
+def evonet(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "evonet", *args], capture_output=True,
+                          text=True, timeout=120)
+
+
+def reproducible(log: Path) -> list[dict]:
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    return [{k: v for k, v in r.items() if k not in TIMING_FIELDS} for r in records]
+
+
+def interrupt_after(tmp_path: Path, lines: int, signals: list[int]):
+    """Start a run, send `signals` once log.jsonl has `lines` lines; (exit, stderr)."""
+    proc = subprocess.Popen([sys.executable, "-m", "evonet", "run", *RUN_FLAGS, "--runs-dir",
+                             str(tmp_path), "--name", "run"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    log = tmp_path / "run" / "log.jsonl"
+    deadline = time.monotonic() + 60
+    while not log.exists() or log.read_bytes().count(b"\n") < lines:
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline, "timed out waiting for log lines"
+        time.sleep(0.002)
+    for sig in signals:
+        proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=60)
+    return proc.returncode, stderr
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    runs = tmp_path_factory.mktemp("reference")
+    done = evonet("run", *RUN_FLAGS, "--runs-dir", str(runs), "--name", "ref")
+    assert done.returncode == 0, done.stderr
+    return runs / "ref"
+
+
+@pytest.mark.parametrize("signals", [[signal.SIGINT], [signal.SIGTERM],
+                                     [signal.SIGINT, signal.SIGINT, signal.SIGINT]],
+                         ids=["sigint", "sigterm", "sigint-thrice"])
+def test_interrupt_checkpoints_exits_130_and_resumes_exactly(tmp_path, reference, signals):
+    status, stderr = interrupt_after(tmp_path, 5, signals)
+    folder = tmp_path / "run"
+    assert status == 130, stderr
+    records = reproducible(folder / "log.jsonl")
+    last = records[-1]["gen"]
+    assert f"interrupted at generation {last}; resume with: evonet resume {folder}" in stderr
+    assert "Traceback" not in stderr
+    # The checkpoint is of the last logged generation (--checkpoint-every would not have
+    # written one), so nothing needs to be recomputed or trimmed.
+    with np.load(folder / "checkpoint.npz", allow_pickle=False) as data:
+        meta = json.loads(str(data["meta"]))
+    assert meta["generation"] == last and meta["log_records"] == len(records)
+    assert json.loads((folder / "summary.json").read_text())["status"] == "interrupted"
+    assert not (folder / "lock").exists()
+
+    done = evonet("resume", str(folder), "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert reproducible(folder / "log.jsonl") == reproducible(reference / "log.jsonl")
+    assert (folder / "best.npz").read_bytes() == (reference / "best.npz").read_bytes()
+    assert json.loads((folder / "summary.json").read_text())["status"] == "max_generations"
