@@ -32,7 +32,7 @@ from .algorithms import make_algorithm
 from .config import RunConfig
 from .evaluation import make_evaluator
 from .fitness import Problem
-from .individuals import genome_matrix, make_individual
+from .individuals import diversity, genome_matrix, make_individual
 from .interrupts import stop_requests
 from .network import NetworkSpec, generate
 from .runfolder import CHECKPOINT, RunFolder, RunFolderError, load_npz, save_npz
@@ -94,17 +94,6 @@ def fitness_statistics() -> tools.Statistics:
     stats.register("min", np.min)
     stats.register("std", np.std)
     return stats
-
-
-def diversity(genomes: np.ndarray) -> float:
-    """Mean L2 distance of the genomes to their centroid, over the finite genomes
-    (one NaN genome would otherwise make the centroid, and the log, NaN)."""
-    genomes = genomes[np.isfinite(genomes).all(axis=1)]
-    if len(genomes) == 0:
-        return 0.0
-    with np.errstate(over="ignore", invalid="ignore"):
-        value = float(np.linalg.norm(genomes - genomes.mean(axis=0), axis=1).mean())
-    return value if np.isfinite(value) else 0.0
 
 
 def _finite_or_none(value: Any) -> Any:
@@ -175,7 +164,7 @@ class _Loop:
             "fitness_min": float(stats["min"]), "fitness_std": float(stats["std"]),
             "accuracy_best": best.accuracy / self.task.n_predictions,
             "solved": solved, "best_text": self.best_text,
-            "diversity": diversity(genome_matrix(individuals)),
+            "diversity": diversity(individuals),
             **{k: _finite_or_none(v) for k, v in diagnostics.items()},
             "elapsed_s": round(self.elapsed_before + self.clock(), 4),
             "evals_per_s": round(len(invalid) / max(gen_s, 1e-9), 1),

@@ -19,12 +19,16 @@ if not hasattr(creator, "Individual"):
 Individual = creator.Individual
 
 
-def make_individual(genome: np.ndarray, sigma: float | None = None) -> Individual:
-    """A new Individual holding a float32 copy of `genome`, with an unset fitness.
+def make_individual(genome: np.ndarray, sigma: float | None = None, *,
+                    copy: bool = True) -> Individual:
+    """A new Individual holding `genome` as float32, with an unset fitness.
 
-    (DEAP's own constructor goes through a Python list, far too slow for big genomes.)
+    With `copy=False` a float32 row is wrapped without copying (the GA's children
+    are views into their generation's genome matrix: one allocation, no second
+    copy of the population). DEAP's own constructor goes through a Python list,
+    far too slow for big genomes.
     """
-    ind = np.array(genome, dtype=np.float32, copy=True).view(Individual)
+    ind = np.array(genome, dtype=np.float32, copy=copy or None).view(Individual)
     ind.__init__()  # gives the view its own Fitness instance
     ind.sigma = sigma
     return ind
@@ -36,6 +40,28 @@ def genome_matrix(individuals) -> np.ndarray:
         return np.empty((0, 0), dtype=np.float32)
     return np.stack([np.asarray(ind).view(np.ndarray) for ind in individuals]).astype(
         np.float32, copy=False)
+
+
+def diversity(individuals, chunk: int = 64) -> float:
+    """Mean L2 distance of the genomes to their centroid, over the finite genomes
+    (one NaN genome would otherwise make the centroid, and the log, NaN).
+
+    Computed a chunk of rows at a time: no stacked copy of a large population.
+    """
+    finite = [ind for ind in individuals if np.isfinite(ind).all()]
+    if not finite:
+        return 0.0
+    centroid = np.zeros(len(finite[0]), dtype=np.float64)
+    for start in range(0, len(finite), chunk):
+        centroid += genome_matrix(finite[start:start + chunk]).sum(axis=0, dtype=np.float64)
+    centroid /= len(finite)
+    total = 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for start in range(0, len(finite), chunk):
+            rows = genome_matrix(finite[start:start + chunk])
+            total += float(np.linalg.norm(rows - centroid, axis=1).sum())
+    value = total / len(finite)
+    return value if np.isfinite(value) else 0.0
 
 
 def fitness_array(individuals) -> np.ndarray:

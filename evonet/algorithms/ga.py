@@ -32,6 +32,11 @@ def _apply(operator, *individuals):
                 ind.sigma = new.sigma
 
 
+# Rows varied per operator call: amortises Python overhead while keeping the
+# operators' temporaries (float64 random masks) small for large genomes.
+VARIATION_CHUNK = 32
+
+
 class GeneticAlgorithm:
     """Generational GA with elitism over float32 genomes."""
 
@@ -81,28 +86,25 @@ class GeneticAlgorithm:
         first = np.arange(0, n - 1, 2)
         first = first[self.rng.random(len(first)) < cfg.cxpb]
         second = first + 1
-        before_cross = genomes.copy()
-        self._cross(genomes, first, second)
         crossed = np.zeros(n, dtype=bool)
         crossed[first] = crossed[second] = True
         # Success is measured on the children an operator really changed: counting
         # every child it was applied to would credit a no-op operator with the
         # other operator's successes (a do-nothing mutation would look successful).
-        cx_changed = crossed & (genomes != before_cross).any(axis=1)
+        cx_changed = np.zeros(n, dtype=bool)
+        self._cross(genomes, first, second, cx_changed)
         best_parent = parent_fitness.copy()
         best_parent[first] = best_parent[second] = np.maximum(parent_fitness[first],
                                                               parent_fitness[second])
 
-        before = genomes.copy()
         mutated = self.rng.random(n) < cfg.mutpb
-        self._mutate(genomes, sigmas, np.flatnonzero(mutated))
-        steps = np.linalg.norm(genomes - before, axis=1)
-        # Compared exactly, not via `steps > 0`: a NaN gene is a change, and NaN > 0 is False.
-        mut_changed = mutated & (genomes != before).any(axis=1)
+        steps, mut_changed = np.zeros(n), np.zeros(n, dtype=bool)
+        self._mutate(genomes, sigmas, np.flatnonzero(mutated), steps, mut_changed)
 
         children = []
         for genome, sigma, parent, touched in zip(genomes, sigmas, parents, crossed | mutated):
-            child = make_individual(genome, None if np.isnan(sigma) else float(sigma))
+            child = make_individual(genome, None if np.isnan(sigma) else float(sigma),
+                                    copy=False)
             if not touched:  # an unchanged copy keeps its parent's fitness: no re-evaluation
                 child.fitness.values, child.accuracy = parent.fitness.values, parent.accuracy
             children.append(child)
@@ -111,30 +113,49 @@ class GeneticAlgorithm:
                          "best_parent": best_parent}
         return elites + children
 
-    def _cross(self, genomes: np.ndarray, first: np.ndarray, second: np.ndarray) -> None:
-        """Cross rows `first[k]` and `second[k]` of `genomes` in place."""
+    def _cross(self, genomes: np.ndarray, first: np.ndarray, second: np.ndarray,
+               changed: np.ndarray) -> None:
+        """Cross rows `first[k]` and `second[k]` of `genomes` in place; flag in
+        `changed` the rows that really differ afterwards."""
         if getattr(self._crossover, "batched", False):
-            left, right = genomes[first], genomes[second]  # fancy indexing copies
-            self.toolbox.mate(left, right)
-            genomes[first], genomes[second] = left, right
+            # A chunk of pairs per call: few Python calls, and temporaries (random
+            # masks) stay small even for populations of large genomes.
+            for start in range(0, len(first), VARIATION_CHUNK):
+                one = first[start:start + VARIATION_CHUNK]
+                two = second[start:start + VARIATION_CHUNK]
+                left, right = genomes[one], genomes[two]  # fancy indexing copies
+                self.toolbox.mate(left, right)
+                changed[one] = (left != genomes[one]).any(axis=1)
+                changed[two] = (right != genomes[two]).any(axis=1)
+                genomes[one], genomes[two] = left, right
             return
         for i, j in zip(first, second):
             ind1, ind2 = make_individual(genomes[i]), make_individual(genomes[j])
             _apply(self.toolbox.mate, ind1, ind2)
+            changed[i], changed[j] = (ind1 != genomes[i]).any(), (ind2 != genomes[j]).any()
             genomes[i], genomes[j] = ind1, ind2
 
-    def _mutate(self, genomes: np.ndarray, sigmas: np.ndarray, rows: np.ndarray) -> None:
-        """Mutate `rows` of `genomes` in place; self-adaptive step sizes land in `sigmas`."""
+    def _mutate(self, genomes: np.ndarray, sigmas: np.ndarray, rows: np.ndarray,
+                steps: np.ndarray, changed: np.ndarray) -> None:
+        """Mutate `rows` of `genomes` in place; self-adaptive step sizes land in
+        `sigmas`, the L2 distance each row moved in `steps`, and whether it changed
+        at all in `changed` (compared exactly: a NaN gene is a change, NaN > 0 is not)."""
         if getattr(self._mutation, "batched", False):
-            batch = genomes[rows].view(GenomeBatch)
-            batch.sigma = sigmas[rows]
-            self.toolbox.mutate(batch)
-            genomes[rows] = batch
-            sigmas[rows] = batch.sigma
+            for start in range(0, len(rows), VARIATION_CHUNK):
+                chunk = rows[start:start + VARIATION_CHUNK]
+                batch = genomes[chunk].view(GenomeBatch)  # a copy: genomes[chunk] is "before"
+                batch.sigma = sigmas[chunk]
+                self.toolbox.mutate(batch)
+                steps[chunk] = np.linalg.norm(batch - genomes[chunk], axis=1)
+                changed[chunk] = (batch != genomes[chunk]).any(axis=1)
+                genomes[chunk] = batch
+                sigmas[chunk] = batch.sigma
             return
         for i in rows:
             ind = make_individual(genomes[i], None if np.isnan(sigmas[i]) else sigmas[i])
             _apply(self.toolbox.mutate, ind)
+            steps[i] = np.linalg.norm(ind - genomes[i])
+            changed[i] = (ind != genomes[i]).any()
             genomes[i] = ind
             sigmas[i] = np.nan if ind.sigma is None else ind.sigma
 
