@@ -42,25 +42,26 @@ def genome_matrix(individuals) -> np.ndarray:
         np.float32, copy=False)
 
 
-def diversity(individuals, chunk: int = 64) -> float:
+def diversity(individuals, chunk: int = 256) -> float:
     """Mean L2 distance of the genomes to their centroid, over the finite genomes
     (one NaN genome would otherwise make the centroid, and the log, NaN).
 
     Computed a chunk of rows at a time: no stacked copy of a large population.
     """
-    finite = [ind for ind in individuals if np.isfinite(ind).all()]
-    if not finite:
-        return 0.0
-    centroid = np.zeros(len(finite[0]), dtype=np.float64)
-    for start in range(0, len(finite), chunk):
-        centroid += genome_matrix(finite[start:start + chunk]).sum(axis=0, dtype=np.float64)
-    centroid /= len(finite)
-    total = 0.0
-    with np.errstate(over="ignore", invalid="ignore"):
-        for start in range(0, len(finite), chunk):
-            rows = genome_matrix(finite[start:start + chunk])
-            total += float(np.linalg.norm(rows - centroid, axis=1).sum())
-    value = total / len(finite)
+    chunks = [slice(start, start + chunk) for start in range(0, len(individuals), chunk)]
+    total, count = 0.0, 0
+    centroid = 0.0
+    for pass_ in ("centroid", "distance"):
+        for rows in chunks:
+            genomes = genome_matrix(individuals[rows])
+            genomes = genomes[np.isfinite(genomes).all(axis=1)]
+            if pass_ == "centroid":
+                centroid = centroid + genomes.sum(axis=0, dtype=np.float64)
+                count += len(genomes)
+            elif count:
+                with np.errstate(over="ignore", invalid="ignore"):
+                    total += float(np.linalg.norm(genomes - centroid / count, axis=1).sum())
+    value = total / count if count else 0.0
     return value if np.isfinite(value) else 0.0
 
 

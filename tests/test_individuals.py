@@ -1,0 +1,40 @@
+import copy
+import pickle
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evonet.individuals import diversity, genome_matrix, make_individual
+
+
+def test_individuals_are_float32_arrays_with_their_own_fitness():
+    a = make_individual(np.arange(5), sigma=0.2)
+    b = make_individual(np.arange(5))
+    a.fitness.values = (1.5,)
+    assert a.dtype == np.float32 and not b.fitness.valid and a.fitness is not b.fitness
+    for clone in (copy.deepcopy(a), pickle.loads(pickle.dumps(a))):
+        assert clone.fitness.values == (1.5,) and clone.sigma == 0.2
+        np.testing.assert_array_equal(clone, a)
+
+
+def test_make_individual_copies_unless_asked_not_to():
+    row = np.zeros(4, dtype=np.float32)
+    make_individual(row)[0] = 1
+    assert row[0] == 0
+    make_individual(row, copy=False)[0] = 1
+    assert row[0] == 1
+
+
+@given(rows=st.integers(1, 40), width=st.integers(1, 9), chunk=st.integers(1, 7),
+       seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=40, deadline=None)
+def test_chunked_diversity_equals_the_formula_and_skips_non_finite_genomes(rows, width, chunk,
+                                                                           seed):
+    genomes = np.random.default_rng(seed).normal(size=(rows, width)).astype(np.float32)
+    individuals = [make_individual(g) for g in genomes]
+    expected = np.linalg.norm(genomes - genomes.mean(axis=0), axis=1).mean()
+    np.testing.assert_allclose(diversity(individuals, chunk), expected, rtol=1e-5, atol=1e-6)
+    individuals.append(make_individual(np.full(width, np.nan)))
+    np.testing.assert_allclose(diversity(individuals, chunk), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(genome_matrix(individuals[:-1]), genomes)
