@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evonet.config import RunConfig
@@ -48,6 +48,7 @@ def test_json_rows_hold_every_column_and_parse():
 fitness_values = st.one_of(st.none(), st.floats(-10, 0, allow_nan=False))
 
 
+@settings(deadline=None)  # a shared, loaded machine: slowness is not a bug
 @given(st.lists(fitness_values, max_size=8), st.booleans())
 def test_sort_orders_by_the_column_with_missing_values_last(values, reverse):
     runs = [run(f"r{i}", None if v is None else 2, v) for i, v in enumerate(values)]
@@ -65,6 +66,7 @@ def test_sort_refuses_an_unknown_column():
         sort_runs([], "speed")
 
 
+@settings(deadline=None)  # a shared, loaded machine: slowness is not a bug
 @given(st.text(max_size=60), st.integers(min_value=2, max_value=40))
 def test_shorten_gives_one_line_within_the_width(text, width):
     short = shorten(text, width)
