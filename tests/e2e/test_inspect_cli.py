@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -148,3 +149,37 @@ def test_plot_without_matplotlib_prints_the_install_hint(work, monkeypatch, caps
     assert status == 2 and err == "evonet: error: plotting needs matplotlib: " \
                                   "pip install 'evonet[plot]'\n"
     assert not (work / "none.png").exists()
+
+
+def test_a_terminal_gets_the_bar_and_the_current_regeneration(tmp_path):
+    pty = pytest.importorskip("pty")
+    import fcntl
+    import struct
+    import termios
+
+    master, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 90, 0, 0))
+    child = subprocess.Popen(
+        [sys.executable, "-m", "evonet", "run", "--text", "hello hello", "--name", "tty",
+         "--seed", "1", "--generations", "300", *TINY],
+        cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    chunks = []
+    while True:  # read until the child closes the terminal (EIO), so no timing is involved
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert child.wait(timeout=300) == 0
+    out = b"".join(chunks).decode()
+    screen = [line for line in re.split(r"[\r\n]|\x1b\[A", out) if line]
+    bars = [line for line in screen if re.match(r"gen \d+/300 .* best -?\d\.\d{4} acc \d\.\d{3} "
+                                                 r"\d+ evals/s \d\d:\d\d", line)]
+    assert bars and all(len(line) <= 90 for line in bars)
+    assert "best: 'hello hello'" in screen
+    assert not any(line.startswith("gen     0  best") for line in screen)  # not line mode
+    assert "regenerated: 'hello hello'" in out
