@@ -178,15 +178,20 @@ def check_loop(algorithm, population: list) -> dict[str, Any]:
     """
     algorithm.population = population
     before = genome_matrix(population)
-    known = {ind.tobytes(): ind.fitness.values for ind in population}
+    known = {_key(ind): ind.fitness.values for ind in population}
     children = algorithm.ask()
-    changed = [c for c in children if c.tobytes() not in known]
+    changed = [c for c in children if _key(c) not in known]
     stale = sum(1 for c in children
-                if c.fitness.valid and known.get(c.tobytes()) != c.fitness.values)
+                if c.fitness.valid and known.get(_key(c)) != c.fitness.values)
     reevaluated = sum(1 for c in changed if not c.fitness.valid)
     parents_changed = int((genome_matrix(population) != before).any(axis=1).sum())
     return {"children": len(children), "changed": len(changed), "reevaluated": reevaluated,
             "stale": stale, "parents_changed": parents_changed}
+
+
+def _key(genome) -> bytes:
+    """The genome's values as bytes; adding 0.0 turns -0.0 into 0.0, an equal value."""
+    return (np.asarray(genome).view(np.ndarray) + np.float32(0.0)).tobytes()
 
 
 def _clone_population(population: list) -> list:

@@ -160,6 +160,44 @@ def cmd_plot(args) -> int:
     return EXIT_OK
 
 
+def cmd_check(args) -> int:
+    import json
+
+    from .ablation import plot_ablation, run_ablation, validate_plot_path
+    from .check import check_config
+
+    config = config_from_args(args)
+    if args.plot is not None:
+        if not args.ablation:
+            raise UsageError("--plot draws the ablation's curves: add --ablation")
+        try:
+            validate_plot_path(args.plot)
+        except (ImportError, ValueError) as exc:
+            raise UsageError(str(exc)) from None
+    report = check_config(config, warmup=args.warmup, samples=args.samples)
+    ablation = None
+    if args.ablation:
+        def progress(arm, outcome):
+            done = (f"unsolved, fitness {outcome.final_fitness:.4g}"
+                    if outcome.solved_at is None else f"solved at {outcome.solved_at}")
+            print(f"ablation: {arm}, seed {outcome.seed}: {done}", file=sys.stderr)
+
+        ablation = run_ablation(config, args.seeds, on_run=progress)
+        if args.plot is not None:
+            plot_ablation(ablation, args.plot)
+    if args.json:
+        print(json.dumps({"check": report.to_dict(),
+                          "ablation": ablation.to_dict() if ablation else None}, indent=2))
+    else:
+        print(report.describe())
+        if ablation is not None:
+            print()
+            print(ablation.describe())
+        if args.plot is not None:
+            print(f"ablation plot: {args.plot}")
+    return EXIT_OK if report.all_effective else EXIT_FAILURE
+
+
 def cmd_bench(args) -> int:
     import importlib
 
@@ -233,6 +271,22 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--height", type=_positive_int, default=700, help="pixels [default: 700]")
     plot.add_argument("--dpi", type=_positive_int, default=100, help="[default: 100]")
     plot.set_defaults(handler=cmd_plot)
+
+    check = sub.add_parser("check", help="are the mutation and crossover operators effective? "
+                           "(exit 1 when one is not)")
+    add_config_flags(check)
+    check.add_argument("--warmup", type=_positive_int, default=20, help="generations of the "
+                       "short run whose individuals the operators are tried on [default: 20]")
+    check.add_argument("--samples", type=_positive_int, default=128,
+                       help="mutants made, and pairs crossed, per operator [default: 128]")
+    check.add_argument("--ablation", action="store_true", help="also run the config with "
+                       "mutation off and crossover off, same evaluation budget, and compare")
+    check.add_argument("--seeds", type=_positive_int, default=5,
+                       help="ablation runs per arm [default: 5]")
+    check.add_argument("--json", action="store_true", help="print JSON, for scripts")
+    check.add_argument("--plot", type=Path, metavar="FILE",
+                       help="ablation fitness curves to an image (.png, .svg, .pdf)")
+    check.set_defaults(handler=cmd_check)
 
     bench = sub.add_parser("bench", help="performance benchmarks (ratios measured side by side)")
     bench.add_argument("name", help="which benchmark: " + ", ".join([*BENCHMARKS, "all"]))
