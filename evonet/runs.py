@@ -92,7 +92,11 @@ class Run:
 
     @property
     def best_accuracy(self) -> float | None:
-        return _best(self.records, "accuracy_best", (self.summary or {}).get("best_accuracy"))
+        """The accuracy of the best network so far (the one in best.npz): the last record's.
+        Not the highest value logged: the fittest network is not always the most accurate."""
+        if self.records and self.records[-1].get("accuracy_best") is not None:
+            return self.records[-1]["accuracy_best"]
+        return (self.summary or {}).get("best_accuracy")
 
     @property
     def solved_at(self) -> int | None:

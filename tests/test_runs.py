@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import evonet
 from evonet import runner
 from evonet.config import RunConfig
-from evonet.runfolder import RunFolderError
+from evonet.runfolder import RunFolder, RunFolderError
 from evonet.runs import LOCK, columns, list_runs, load_run, read_folder
 
 
@@ -91,7 +91,7 @@ def test_headline_figures_agree_with_the_log_and_summary(runs_dir):
     assert run.generations == logged[-1]["gen"] == run.summary["generations"]
     assert run.solved_at == run.summary["solved_at"] == logged[-1]["gen"]
     assert run.best_fitness == max(r["fitness_max"] for r in logged)
-    assert run.best_accuracy == 1.0
+    assert run.best_accuracy == run.summary["best_accuracy"] == 1.0
     assert run.evaluations == run.summary["evaluations"] == sum(r["nevals"] for r in logged)
     assert run.wall_time_s == run.summary["wall_time_s"]
 
@@ -106,6 +106,9 @@ def test_interrupted_run(runs_dir):
     run = load_run(runs_dir / "interrupted")
     assert run.status == "interrupted"
     assert run.generations == 4 and run.solved_at is None
+    _, _, best = RunFolder(run.path).load_best()
+    assert run.best_accuracy == best["accuracy"]  # that of the network in best.npz
+    assert run.best_fitness == max(r["fitness_max"] for r in run.records)
     assert run.wall_time_s == run.records[-1]["elapsed_s"]  # its summary has no wall time
 
 
