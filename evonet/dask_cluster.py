@@ -34,17 +34,42 @@ CONNECT_TIMEOUT_S = 5
 def _distributed():
     try:
         import distributed
+        import distributed.comm
     except ImportError:
         raise ConfigError("the dask backend needs the dask extra: "
                           "pip install 'evonet[dask]'") from None
     return distributed
 
 
+def check_dask(scheduler: str) -> None:
+    """Raise ConfigError unless dask is installed and `scheduler` (if given) answers."""
+    distributed = _distributed()
+    if scheduler:
+        _connect(distributed, scheduler).close()
+
+
+def _connect(distributed, address: str):
+    try:
+        # A malformed address is rejected here: a Client that failed on one would
+        # still try to close itself at exit, for 10 s, with a traceback.
+        distributed.comm.get_address_host_port(address)
+    except ValueError as exc:
+        raise ConfigError(f"bad dask scheduler address {address!r} ({exc}); expected "
+                          "tcp://HOST:PORT") from None
+    try:
+        return distributed.Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"cannot reach dask scheduler {address}: {reason}") from None
+
+
 def _evaluate_task(problem: Problem, genomes: np.ndarray) -> np.ndarray:
     return evaluate_block(problem, genomes)
 
 
-def _announce() -> None:
+def _announce(level: int) -> None:
+    # A dask worker's `evonet` logger would otherwise inherit WARNING from its root.
+    log.setLevel(level)
     log.info("dask worker %d ready", os.getpid())
 
 
@@ -69,15 +94,7 @@ class DaskEvaluator:
         self.problem, self.scheduler, self._workers = problem, scheduler, workers
         self._client = self._cluster = self._problem_future = None
         if scheduler:
-            self._client = self._connect(scheduler)
-
-    def _connect(self, address):
-        try:
-            return self._distributed.Client(address, timeout=CONNECT_TIMEOUT_S,
-                                            set_as_default=False)
-        except (OSError, TimeoutError, ValueError, TypeError) as exc:
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ConfigError(f"cannot reach dask scheduler {address}: {reason}") from None
+            self._client = _connect(self._distributed, scheduler)
 
     @property
     def workers(self) -> int:
@@ -93,13 +110,15 @@ class DaskEvaluator:
         if self._client is None:
             self._cluster = self._distributed.LocalCluster(
                 n_workers=self.workers, threads_per_worker=1, processes=True,
-                host="127.0.0.1", dashboard_address=None)
+                # dask serves its HTTP endpoints even without a dashboard: on a free
+                # loopback port, not 8787 which another cluster may hold.
+                host="127.0.0.1", dashboard_address="127.0.0.1:0")
             self._client = self._distributed.Client(self._cluster, set_as_default=False)
             log.info("dask LocalCluster of %d workers at %s", self.workers,
                      self._cluster.scheduler_address)
         if self._problem_future is None:
-            self._client.forward_logging("evonet", level=logging.INFO)
-            self._client.run(_announce)
+            self._client.forward_logging("evonet")
+            self._client.run(_announce, log.getEffectiveLevel())
             self._problem_future = self._client.scatter(self.problem, broadcast=True)
 
     def __call__(self, genomes: np.ndarray) -> np.ndarray:

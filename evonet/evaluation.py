@@ -120,11 +120,11 @@ class AutoEvaluator(_ContextManager):
     """
 
     def __init__(self, problem: Problem, parallel: ParallelEvaluator,
-                 min_parallel_s: float = MIN_PARALLEL_S,
+                 min_parallel_s: float | None = None,
                  clock: Callable[[], float] = time.perf_counter):
         self.serial = SerialEvaluator(problem)
         self.parallel = parallel
-        self._min_parallel_s = min_parallel_s
+        self._min_parallel_s = MIN_PARALLEL_S if min_parallel_s is None else min_parallel_s
         self._clock = clock
         self._current: Evaluator | None = None  # None while deciding
         self._serial_per_row: float | None = None

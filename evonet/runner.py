@@ -27,6 +27,10 @@ def preflight(config: RunConfig) -> None:
     problem.fitness_fn()
     crossover(config.crossover)
     mutation(config.mutation)
+    if config.backend == "dask":
+        from .dask_cluster import check_dask
+
+        check_dask(config.scheduler)
 
 
 def _attach_log(folder: RunFolder) -> list[logging.Handler]:
