@@ -194,8 +194,7 @@ class AblationReport:
     def describe(self) -> str:
         lines = [f"ablation: {len(self.seeds)} seeds per arm, budget {self.budget} "
                  f"evaluations per run", "",
-                 f"{'arm':<14}{'solved':>8}  {'generations to solve':<24}{'final fitness':<28}",
-                 ]
+                 f"{'arm':<14}{'solved':>8}  {'generations to solve':<24}final fitness"]
         for name, runs in self.arms.items():
             s = summarise(runs)
             gens = ("-" if s["generations_median"] is None else
@@ -203,7 +202,7 @@ class AblationReport:
                     f"{s['generations_iqr'][1]:g}]")
             fit = (f"{s['fitness_median']:.4g} [IQR {s['fitness_iqr'][0]:.4g} to "
                    f"{s['fitness_iqr'][1]:.4g}]")
-            lines.append(f"{name:<14}{s['solved']:>5}/{len(runs):<2}  {gens:<24}{fit:<28}")
+            lines.append(f"{name:<14}{s['solved']:>5}/{len(runs):<2}  {gens:<24}{fit}")
         lines.append("")
         lines += [c.verdict for c in self.comparisons]
         floor = min_p(len(self.seeds), len(self.seeds))

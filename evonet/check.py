@@ -159,9 +159,11 @@ def _loop_findings(report: OperatorReport, config: RunConfig, spec, population: 
         report.flag(DESTRUCTIVE, "loop-parents-changed",
                     f"in the GA loop {loop['parents_changed']} parents in the "
                     "population were changed by variation")
+    repaired = (" (evonet's GA copies returned arrays back; plain DEAP does not)"
+                if "stale-fitness" in report.findings else "")
     report.notes.append(f"in the GA loop: {loop['reevaluated']} of {loop['changed']} changed "
                         f"children left for evaluation, {loop['parents_changed']} parents "
-                        "changed")
+                        f"changed{repaired}")
 
 
 def check_loop(algorithm, population: list) -> dict[str, Any]:
