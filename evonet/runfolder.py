@@ -39,6 +39,10 @@ class RunFolderError(ValueError):
     """A run folder that is missing, unreadable or not a run."""
 
 
+class RunFolderWriteError(RunFolderError):
+    """A file of the run folder could not be written (full disk, no permission)."""
+
+
 def default_name(text: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:24].strip("-") or "run"
     return f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}"
@@ -50,7 +54,7 @@ def _writing(path: Path):
     try:
         yield
     except OSError as exc:
-        raise RunFolderError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise RunFolderWriteError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _file_mode() -> int:

@@ -15,7 +15,7 @@ from .lock import acquire
 from .network import generate
 from .operators import crossover, mutation
 from .progress import make_progress
-from .runfolder import RunFolder, RunFolderError
+from .runfolder import RunFolder, RunFolderError, RunFolderWriteError
 from .text import Task
 
 log = logging.getLogger("evonet")
@@ -70,6 +70,10 @@ def _execute(config: RunConfig, folder: RunFolder, *, resume: bool, quiet: bool,
         print(f"interrupted {where}; resume with: evonet resume {folder.path}",
               file=sys.stderr)
         return 130
+    except RunFolderWriteError as exc:
+        _try_summary(folder, {"status": "failed", "error": str(exc), "target": config.text})
+        raise RunFolderWriteError(f"{exc} (the last checkpoint is intact: once the folder "
+                                  f"is writable, evonet resume {folder.path})") from None
     except Exception as exc:
         _try_summary(folder, {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
                               "target": config.text})

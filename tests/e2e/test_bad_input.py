@@ -4,14 +4,19 @@ bad resume)."""
 
 from __future__ import annotations
 
+import json
 import os
+import resource
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from evonet.cli import main
+from evonet.evolve import TIMING_FIELDS
 from evonet.lock import acquire
 
 SMALL = ["--text", "abcabd", "--population", "8", "--hidden", "4", "--generations", "6",
@@ -179,3 +184,45 @@ def test_real_entry_point_prints_one_line(tmp_path):
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "malformed TOML" in done.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def limit_file_size(limit: int):
+    """preexec_fn: files may not grow past `limit` bytes, and writes past it fail with
+    EFBIG instead of killing the process (SIGXFSZ ignored): a full disk, per file."""
+    def apply():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    return apply
+
+
+@pytest.mark.slow
+def test_full_disk_mid_run_then_resume(tmp_path):
+    flags = ["run", "--text", "the quick brown fox jumps over the lazy dog", "--population",
+             "8", "--hidden", "4", "--generations", "150", "--backend", "serial", "--quiet",
+             "--checkpoint-every", "10", "--runs-dir", str(tmp_path)]
+    command = [sys.executable, "-m", "evonet"]
+    reference = subprocess.run([*command, *flags, "--name", "ref"], capture_output=True,
+                               text=True, timeout=120)
+    assert reference.returncode == 0, reference.stderr
+    full = subprocess.run([*command, *flags, "--name", "r"], capture_output=True, text=True,
+                          timeout=120, preexec_fn=limit_file_size(60_000))
+    folder = tmp_path / "r"
+    assert full.returncode == 2, full.stderr
+    lines = full.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"evonet: error: cannot write {folder}")
+    assert "File too large" in lines[0] and f"evonet resume {folder})" in lines[0]
+    assert not (folder / "lock").exists()
+    with np.load(folder / "checkpoint.npz", allow_pickle=False) as data:  # intact
+        generation = json.loads(str(data["meta"]))["generation"]
+    assert 0 < generation < 150
+
+    resumed = subprocess.run([*command, "resume", str(folder), "--quiet"],
+                             capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+
+    def reproducible(run):
+        return [{k: v for k, v in json.loads(line).items() if k not in TIMING_FIELDS}
+                for line in (run / "log.jsonl").read_text().splitlines()]
+
+    assert reproducible(folder) == reproducible(tmp_path / "ref")
+    assert (folder / "best.npz").read_bytes() == (tmp_path / "ref" / "best.npz").read_bytes()
