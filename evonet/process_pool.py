@@ -131,7 +131,7 @@ class ProcessPoolEvaluator:
         if self._deaths >= MAX_DEATHS:
             self.close()
             raise WorkerDiedError(f"worker processes died {self._deaths} times in a row; "
-                                  "stopping (the last checkpoint is intact)")
+                                  "stopping (checkpoints written so far are intact)")
         log.warning("a worker process died; restarting the pool and evaluating %d of %d "
                     "blocks again (failure %d of %d in a row)", lost, blocks, self._deaths,
                     MAX_DEATHS)
