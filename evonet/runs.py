@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -34,29 +33,45 @@ COLUMNS = ("name", "target", "status", "generations", "best_fitness", "best_accu
            "solved_at", "wall_time_s", "evaluations")
 
 
-@dataclass
 class Run:
     """One run folder as read from disk.
 
     Attributes:
         path: the folder.
         config: the run's config, or None when config.toml is missing or invalid.
-        records: every complete log.jsonl record, oldest first.
+        records: every complete log.jsonl record, oldest first (read on first use:
+            a finished run's table row needs only its summary, and logs grow long).
         summary: summary.json, or None while running (or after a crash).
         status: solved, max_generations, interrupted, failed (from summary.json);
             running (the lock is held by a live process: a resume keeps the previous
             summary.json until it ends); unfinished (no live lock and no summary: the
             process was killed); half-written (config.toml unreadable, or nothing
             logged yet); not a run (no config.toml).
-        problem: why the folder is half-written or not a run, else None.
+        problem: why the folder is half-written, not a run or damaged, else None.
     """
 
-    path: Path
-    config: RunConfig | None
-    records: list[dict[str, Any]] = field(repr=False)
-    summary: dict[str, Any] | None
-    status: str
-    problem: str | None = None
+    def __init__(self, path: Path, config: RunConfig | None,
+                 records: list[dict[str, Any]] | None, summary: dict[str, Any] | None,
+                 status: str, problem: str | None = None):
+        self.path, self.config, self.summary = Path(path), config, summary
+        self.status, self.problem = status, problem
+        self._records = records
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.path)!r}, status={self.status!r})"
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        if self._records is None:
+            self._records, problem = _read_records(RunFolder(self.path))
+            self.problem = self.problem or problem
+        return self._records
+
+    def _finished(self, key: str) -> Any:
+        """`key` of summary.json when the run has finished and the summary holds it."""
+        if self.status in FINISHED and self.summary and self.summary.get(key) is not None:
+            return self.summary[key]
+        return None
 
     @property
     def name(self) -> str:
@@ -79,42 +94,47 @@ class Run:
         return columns(self.records)
 
     # ------------------------------------------------------------------ headline figures
+    # A finished run's summary.json holds them all; the log is read only for the rest.
     @property
     def generations(self) -> int | None:
         """The last generation logged (generations count from 0)."""
-        if self.records:
-            return int(self.records[-1]["gen"])
-        return (self.summary or {}).get("generations")
+        if self._finished("generations") is not None:
+            return self.summary["generations"]
+        return int(self.records[-1]["gen"]) if self.records else None
 
     @property
     def best_fitness(self) -> float | None:
-        return _best(self.records, "fitness_max", (self.summary or {}).get("best_fitness"))
+        if self._finished("best_fitness") is not None:
+            return self.summary["best_fitness"]
+        values = [r["fitness_max"] for r in self.records
+                  if isinstance(r.get("fitness_max"), (int, float))]
+        return max(values) if values else None
 
     @property
     def best_accuracy(self) -> float | None:
         """The accuracy of the best network so far (the one in best.npz): the last record's.
         Not the highest value logged: the fittest network is not always the most accurate."""
-        if self.records and self.records[-1].get("accuracy_best") is not None:
-            return self.records[-1]["accuracy_best"]
-        return (self.summary or {}).get("best_accuracy")
+        if self._finished("best_accuracy") is not None:
+            return self.summary["best_accuracy"]
+        return self.records[-1].get("accuracy_best") if self.records else None
 
     @property
     def solved_at(self) -> int | None:
-        solved = [r["gen"] for r in self.records if r.get("solved")]
-        return solved[0] if solved else (self.summary or {}).get("solved_at")
+        if self.status in FINISHED and self.summary and "solved_at" in self.summary:
+            return self.summary["solved_at"]
+        return next((r["gen"] for r in self.records if r.get("solved")), None)
 
     @property
     def wall_time_s(self) -> float | None:
-        if self.summary and self.summary.get("wall_time_s") is not None and \
-                self.status in FINISHED:
+        if self._finished("wall_time_s") is not None:
             return self.summary["wall_time_s"]
         return self.records[-1].get("elapsed_s") if self.records else None
 
     @property
     def evaluations(self) -> int | None:
-        if self.records:
-            return int(sum(r.get("nevals") or 0 for r in self.records))
-        return (self.summary or {}).get("evaluations")
+        if self._finished("evaluations") is not None:
+            return self.summary["evaluations"]
+        return int(sum(r.get("nevals") or 0 for r in self.records))
 
     def row(self) -> dict[str, Any]:
         """The runs-table row: `COLUMNS` plus the path and the problem, JSON-ready."""
@@ -135,11 +155,6 @@ class Run:
         from .runner import sample_text
 
         return sample_text(self.path, length=length, prime=prime)
-
-
-def _best(records: list[dict[str, Any]], key: str, fallback: float | None) -> float | None:
-    values = [r[key] for r in records if isinstance(r.get(key), (int, float))]
-    return max(values) if values else fallback
 
 
 def columns(records: list[dict[str, Any]]) -> dict[str, np.ndarray]:
@@ -199,18 +214,20 @@ def read_folder(path: Path) -> Run:
     if not (folder / CONFIG).is_file():
         return Run(path, None, [], None, NOT_A_RUN, f"no {CONFIG}")
     summary = folder.read_summary()
-    records, problem = _read_records(folder)
     try:
-        config = folder.read_config()
+        config, problem = folder.read_config(), None
     except (ConfigError, RunFolderError, OSError, UnicodeDecodeError) as exc:
         config, problem = None, f"unreadable {CONFIG}: {exc}"
     alive = lock_alive(path / LOCK)
+    if config is not None and not alive and summary is not None and \
+            summary.get("status") in FINISHED:
+        return Run(path, config, None, summary, summary["status"])  # the log read lazily
+    records, damage = _read_records(folder)
+    problem = problem or damage
     if config is None:
         status = HALF_WRITTEN
     elif alive:  # a resumed run still holds the previous ending's summary.json
         status = RUNNING
-    elif summary is not None and summary.get("status") in FINISHED:
-        status = summary["status"]
     elif not records:
         status = HALF_WRITTEN
         problem = problem or "no generation logged"
