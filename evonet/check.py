@@ -39,7 +39,8 @@ class CheckReport:
         return all(report.effective for report in self.operators)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"target": self.config.text, "genes": self.genes, "warmup": self.warmup,
+        return {"target": self.config.text, "algorithm": self.config.algorithm,
+                "genes": self.genes, "warmup": self.warmup,
                 "operators": [r.to_dict() for r in self.operators], "skipped": self.skipped,
                 "all_effective": self.all_effective}
 
@@ -53,6 +54,9 @@ class CheckReport:
                  f"individuals from a {warm['generations']}-generation run with the built-in "
                  f"operators (best fitness "
                  f"{warm['best_fitness']:.4g}); {warm['samples']} samples per operator", ""]
+        if cfg.algorithm != "ga":
+            lines[-1:] = [f"(--algorithm {cfg.algorithm} does not use these operators: they are "
+                          "checked as the GA would use them)", ""]
         lines += [report.describe() for report in self.operators]
         lines += [f"{name}: none, switched off, not checked" for name in self.skipped]
         bad = [f"{r.kind} {r.name} ({r.verdict})" for r in self.operators if not r.effective]

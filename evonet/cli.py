@@ -167,6 +167,9 @@ def cmd_check(args) -> int:
     from .check import check_config
 
     config = config_from_args(args)
+    if args.ablation and config.algorithm != "ga":
+        raise UsageError(f"--ablation switches the GA's operators off, which --algorithm "
+                         f"{config.algorithm} does not use: use --algorithm ga")
     if args.plot is not None:
         if not args.ablation:
             raise UsageError("--plot draws the ablation's curves: add --ablation")

@@ -67,6 +67,13 @@ def test_switched_off_operators_are_skipped_not_failed():
     assert [r.kind for r in report.operators] == ["mutation"]
 
 
+def test_algorithm_without_operators_is_told_so():
+    report = check(algorithm="es")
+    assert "--algorithm es does not use these operators" in report.describe()
+    assert report.to_dict()["algorithm"] == "es"
+    assert "does not use" not in check().describe()
+
+
 def test_report_json_round_trips():
     data = json.loads(check(crossover="broken_operators:cx_swap_without_copy").to_json())
     assert data["all_effective"] is False

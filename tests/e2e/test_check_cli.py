@@ -62,6 +62,7 @@ def test_json_for_scripts(tmp_path):
     (["--mutation", "no_such_module:mut"], "cannot import"),
     (["--sigma", "-1"], "sigma"),
     (["--config", "missing.toml"], "cannot read config"),
+    (["--algorithm", "es", "--ablation"], "use --algorithm ga"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     done = evonet(*TINY, *args, cwd=tmp_path)
