@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from evonet import evolve as evolve_module
 from evonet import runfolder
+from evonet.algorithms import ALGORITHMS
 from evonet.config import RunConfig
 from evonet.evaluation import SerialEvaluator
 from evonet.evolve import TIMING_FIELDS, RunInterrupted, _Loop, evolve, read_checkpoint
@@ -254,3 +255,22 @@ def test_a_nan_genome_gets_the_worst_fitness_and_the_log_stays_finite(tmp_path):
     resumed.load_checkpoint()
     np.testing.assert_array_equal(resumed.algorithm.state()["population"],
                                   loop.algorithm.state()["population"])
+
+
+@pytest.mark.parametrize("algorithm", sorted(ALGORITHMS))
+def test_every_algorithm_resumes_bit_identically(tmp_path, algorithm):
+    """The checkpoint holds each algorithm's whole state (`state()`/`load_state()`)."""
+    config = RunConfig(**{**UNSOLVED, "algorithm": algorithm, "generations": 14,
+                          "checkpoint_every": 4, "text": "abcadbacd", "hidden": 3})
+    reference = new_folder(tmp_path, "ref", config)
+    evolve(config, reference)
+    folder = new_folder(tmp_path, "r", config)
+    for gen, resume in [(6, False), (10, True)]:
+        def crash():
+            raise Crash
+
+        with pytest.raises(Crash):
+            evolve(config, folder, resume=resume, on_record=at_generation(gen, crash))
+    evolve(config, folder, resume=True)
+    assert reproducible(folder) == reproducible(reference)
+    assert (folder / "best.npz").read_bytes() == (reference / "best.npz").read_bytes()
