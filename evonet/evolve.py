@@ -197,6 +197,7 @@ class _Loop:
             "numpy_rng": self.rng.bit_generator.state,
             "python_random": _random_state_to_json(self.py_random.getstate()),
         }
+        self.folder.sync_records()
         save_npz(self.folder / CHECKPOINT, arrays, meta)
         self.saved_generation = self.generation
 

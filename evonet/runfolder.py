@@ -187,6 +187,19 @@ class RunFolder:
             handle.write(line)
             handle.flush()
 
+    def sync_records(self) -> None:
+        """fsync log.jsonl: called before each checkpoint, so that after an OS crash or a
+        power cut the log still holds every record the checkpoint counts."""
+        path = self / LOG
+        if not path.exists():
+            return
+        with _writing(path):
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
     def _complete_lines(self) -> list[bytes]:
         """The lines of log.jsonl up to the first torn or unparsable one, newline included."""
         path = self / LOG

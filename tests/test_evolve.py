@@ -274,3 +274,20 @@ def test_every_algorithm_resumes_bit_identically(tmp_path, algorithm):
     evolve(config, folder, resume=True)
     assert reproducible(folder) == reproducible(reference)
     assert (folder / "best.npz").read_bytes() == (reference / "best.npz").read_bytes()
+
+
+def test_the_log_is_on_disk_before_each_checkpoint_that_counts_it(tmp_path, monkeypatch):
+    config = RunConfig(**{**UNSOLVED, "generations": 6, "checkpoint_every": 2})
+    folder = new_folder(tmp_path, "r", config)
+    events = []
+    real_save = evolve_module.save_npz
+    monkeypatch.setattr(RunFolder, "sync_records",
+                        lambda self: events.append(("sync", len(self.read_records()))))
+
+    def save(path, arrays, meta):
+        events.append(("save", meta["log_records"]))
+        real_save(path, arrays, meta)
+
+    monkeypatch.setattr(evolve_module, "save_npz", save)
+    evolve(config, folder)
+    assert events == [(kind, n) for n in (1, 3, 5, 7) for kind in ("sync", "save")]

@@ -161,3 +161,19 @@ def test_append_on_a_full_disk_is_one_clear_error(tmp_path, monkeypatch):
 def test_read_config_of_a_non_run_folder(tmp_path):
     with pytest.raises(RunFolderError, match="not a run folder"):
         RunFolder(tmp_path).read_config()
+
+
+def test_sync_records_fsyncs_the_log(tmp_path, monkeypatch):
+    folder = RunFolder(tmp_path)
+    folder.sync_records()  # no log yet: nothing to do
+    folder.append_record({"gen": 0})
+    synced = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        synced.append(os.fstat(fd).st_ino)
+        real_fsync(fd)
+
+    monkeypatch.setattr(runfolder.os, "fsync", fsync)
+    folder.sync_records()
+    assert synced == [(tmp_path / "log.jsonl").stat().st_ino]
