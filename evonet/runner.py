@@ -93,7 +93,7 @@ def _try_summary(folder: RunFolder, summary: dict) -> None:
     try:
         folder.write_summary(summary)
     except RunFolderError as exc:
-        log.warning("%s", exc)
+        log.info("summary.json not written: %s", exc)
 
 
 def report(result: RunResult, folder: RunFolder) -> None:
