@@ -11,9 +11,11 @@ real genomes, and looks at what it actually did:
   arguments, as a tuple) followed;
 - crossover: are both parents' genes still present in the two children (a
   slice swapped without `.copy()` loses one parent's genes);
-- with an evaluator: how many mutants improve, stay equal or get worse;
-- through the GA's real `ask()`: is every changed child left unevaluated, so
-  the loop evaluates it again.
+- with an evaluator: how many mutants improve, stay equal or get worse.
+
+(`evonet.check` adds the check through the GA's real `ask()`: is every changed
+child left unevaluated, so that the loop evaluates it again. `evonet.probe`
+makes the instrumented calls.)
 
 The verdict is `effective`, `no-op` or `destructive`, with the evidence that
 decided it. `evonet check` prints these; `evonet.testing` turns them into
@@ -22,16 +24,14 @@ assertions for users' own test suites.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from deap.creator import MetaCreator
 
-from .individuals import Individual
 from .operators import bind
+from .probe import Calls, call, tracked
 
 EFFECTIVE, NO_OP, DESTRUCTIVE = "effective", "no-op", "destructive"
 
@@ -104,47 +104,6 @@ class OperatorReport:
         return "\n".join(lines)
 
 
-# --------------------------------------------------------------------------- write tracking
-def _record_setitem(self, key, value):
-    """Item assignment that logs whether it changed any value: that separates
-    "writes the old values back" from "zero step"."""
-    log = _WRITES[-1] if _WRITES else None
-    if log is None:
-        return Individual.__setitem__(self, key, value)
-    plain = self.view(np.ndarray)
-    before = np.array(plain[key], copy=True)
-    Individual.__setitem__(self, key, value)
-    log.append(not np.array_equal(before, plain[key], equal_nan=True))
-
-
-# An Individual (DEAP's metaclass, so `fitness` and friends behave as usual) that
-# records its writes; kept out of `deap.creator` since it never leaves this process.
-_Tracked = MetaCreator("_Tracked", Individual, {"__setitem__": _record_setitem})
-_WRITES: list[list[bool]] = []
-
-
-@contextlib.contextmanager
-def _recording():
-    log: list[bool] = []
-    _WRITES.append(log)
-    try:
-        yield log
-    finally:
-        _WRITES.pop()
-
-
-def _tracked(genome: np.ndarray):
-    ind = np.array(genome, dtype=np.float32, copy=True).view(_Tracked)
-    ind.__init__()
-    return ind
-
-
-def _describe(obj: Any) -> str:
-    if isinstance(obj, np.ndarray):
-        return f"{type(obj).__name__} of shape {obj.shape}"
-    return type(obj).__name__
-
-
 def _unchanged_reason(calls: int, writes: int, changing_writes: int, kind: str) -> str:
     """Why nothing changed, told apart by what the operator wrote."""
     what = "individual is" if kind == "mutation" else "children are"
@@ -179,55 +138,7 @@ def _score(evaluate: Evaluate, genomes: np.ndarray) -> np.ndarray:
     return scores[:, 0] if scores.ndim == 2 else scores
 
 
-# --------------------------------------------------------------------------- calling an operator
-@dataclass
-class _Calls:
-    """What repeated DEAP-style calls of one operator did."""
-
-    calls: int = 0
-    writes: int = 0
-    changing_writes: int = 0
-    returned_new: int = 0
-    changed_in_place: int = 0
-    bad_return: str = ""
-    bad_array: str = ""
-    error: str = ""
-
-
-def _call(op: Callable, args: list, calls: _Calls) -> list[np.ndarray] | None:
-    """Call `op(*args)` as DEAP would; return what DEAP would keep, or None on failure."""
-    originals = [np.array(a, copy=True) for a in args]
-    with _recording() as log:
-        try:
-            returned = op(*args)
-        except Exception as exc:  # the user's operator failing is a finding, not a crash
-            calls.error = f"raises {type(exc).__name__}: {exc}"
-            return None
-    calls.calls += 1
-    calls.writes += len(log)
-    calls.changing_writes += sum(log)
-    if any(not np.array_equal(a.view(np.ndarray), o, equal_nan=True)
-           for a, o in zip(args, originals)):
-        calls.changed_in_place += 1
-    if not isinstance(returned, (tuple, list)) or len(returned) != len(args):
-        what = ("its argument itself" if returned is args[0]
-                else _describe(returned))
-        calls.bad_return = (f"breaks DEAP's return convention: returns {what} instead of "
-                            f"a {len(args)}-tuple of its arguments")
-        return None
-    calls.returned_new += any(new is not arg for arg, new in zip(args, returned))
-    kept = []
-    for arg, new in zip(args, returned):
-        value = np.asarray(new)
-        if value.shape != arg.shape or value.dtype != np.float32:
-            calls.bad_array = (f"changes the genome's shape or dtype: {arg.shape} float32 in, "
-                               f"{value.shape} {value.dtype} out")
-            return None
-        kept.append(value.view(np.ndarray).copy())
-    return kept
-
-
-def _contract_findings(report: OperatorReport, calls: _Calls, kind: str) -> bool:
+def _contract_findings(report: OperatorReport, calls: Calls, kind: str) -> bool:
     """Flag the broken contracts; True when the operator could be measured further."""
     report.evidence["calls"] = calls.calls
     if calls.error:
@@ -301,10 +212,10 @@ def check_mutation(func: Callable, genomes: np.ndarray, *, keywords: dict[str, A
     """
     genomes = np.asarray(genomes, dtype=np.float32)
     report = OperatorReport("mutation", name or getattr(func, "__name__", repr(func)))
-    op, calls = bind(func, keywords), _Calls()
+    op, calls = bind(func, keywords), Calls()
     mutants = []
     for genome in genomes:
-        kept = _call(op, [_tracked(genome)], calls)
+        kept = call(op, [tracked(genome)], calls)
         if kept is None:
             break
         mutants.append(kept[0])
@@ -361,11 +272,11 @@ def check_crossover(func: Callable, genomes: np.ndarray, *, keywords: dict[str, 
     report = OperatorReport("crossover", name or getattr(func, "__name__", repr(func)))
     pairs = [(i, i + 1) for i in range(0, len(genomes) - 1, 2)
              if not np.array_equal(genomes[i], genomes[i + 1])]
-    op, calls = bind(func, keywords), _Calls()
+    op, calls = bind(func, keywords), Calls()
     parents, children = [], []
     for i, j in pairs:
-        args = [_tracked(genomes[i]), _tracked(genomes[j])]
-        kept = _call(op, args, calls)
+        args = [tracked(genomes[i]), tracked(genomes[j])]
+        kept = call(op, args, calls)
         if kept is None:
             break
         parents.append(genomes[[i, j]])
