@@ -13,8 +13,8 @@ OpenBLAS splits a matrix product's sums differently with more threads, which
 changes the last bits. So every evaluation, serial included, runs with one BLAS
 thread (`evaluate_block`), and results are bit-identical whatever the backend.
 
-`--workers auto` (`AutoEvaluator`) times the first generation serially and only
-tries parallel workers when that evaluation is long enough to gain; it keeps the
+`--workers auto` (`AutoEvaluator`) times the first generations serially and only
+tries parallel workers when evaluation is long enough to gain; it keeps the
 parallel evaluator only if it measured faster per row.
 """
 
@@ -36,6 +36,8 @@ log = logging.getLogger("evonet")
 # trip costs about a millisecond per generation and starting the pool ~0.1 s
 # (see `evonet bench parallel`).
 MIN_PARALLEL_S = 0.02
+# Serial generations timed before parallel workers are tried.
+SERIAL_SAMPLES = 3
 
 _controller = None
 
@@ -111,12 +113,13 @@ class SerialEvaluator(_ContextManager):
 class AutoEvaluator(_ContextManager):
     """`--workers auto`: serial unless parallel workers measurably pay.
 
-    Generation 0 is evaluated serially and timed. If it took less than
-    `min_parallel_s` the run stays serial. Otherwise generation 1 is evaluated by
-    `parallel` (which starts its workers on that first call, then warms them up)
-    and timed; it is kept only if it was faster per row, so parallel is never the
-    slower choice (up to the noise of one measurement). Results are the same
-    either way (module docstring).
+    The first generations are evaluated serially and timed. As soon as one takes
+    less than `min_parallel_s` the run stays serial. If `SERIAL_SAMPLES` of them in
+    a row take longer (so not one load spike on a shared machine), the next
+    generation is evaluated by `parallel` (which starts its workers then) and timed;
+    it is kept only if it was faster per row than the fastest serial generation, so
+    parallel is never the slower choice (up to the noise of one measurement).
+    Results are the same either way (module docstring).
     """
 
     def __init__(self, problem: Problem, parallel: ParallelEvaluator,
@@ -127,7 +130,7 @@ class AutoEvaluator(_ContextManager):
         self._min_parallel_s = MIN_PARALLEL_S if min_parallel_s is None else min_parallel_s
         self._clock = clock
         self._current: Evaluator | None = None  # None while deciding
-        self._serial_per_row: float | None = None
+        self._serial_per_row: list[float] = []
 
     @property
     def name(self) -> str:
@@ -142,12 +145,13 @@ class AutoEvaluator(_ContextManager):
             return self._current(genomes)
         if len(genomes) == 0:
             return self.serial(genomes)
-        if self._serial_per_row is None:
-            self.serial(genomes[:1])  # first-call costs (library look-ups) are not per row
+        if len(self._serial_per_row) < SERIAL_SAMPLES:
+            if not self._serial_per_row:
+                self.serial(genomes[:1])  # first-call costs (library look-ups) are not per row
             start = self._clock()
             scores = self.serial(genomes)
             serial_s = self._clock() - start
-            self._serial_per_row = serial_s / len(genomes)
+            self._serial_per_row.append(serial_s / len(genomes))
             if serial_s < self._min_parallel_s:
                 self._choose_serial(f"one evaluation takes {serial_s * 1e3:.1f} ms < "
                                     f"{self._min_parallel_s * 1e3:.0f} ms: too little work "
@@ -157,9 +161,10 @@ class AutoEvaluator(_ContextManager):
         start = self._clock()
         scores = self.parallel(genomes)
         per_row = (self._clock() - start) / len(genomes)
+        serial_per_row = min(self._serial_per_row)
         comparison = (f"{per_row * 1e3:.3f} ms per individual vs "
-                      f"{self._serial_per_row * 1e3:.3f} ms serial")
-        if per_row < self._serial_per_row:
+                      f"{serial_per_row * 1e3:.3f} ms serial")
+        if per_row < serial_per_row:
             log.info("workers auto: %s with %d workers (%s)", self.parallel.name,
                      self.parallel.workers, comparison)
             self._current = self.parallel

@@ -122,11 +122,12 @@ class ScriptedClock:
         return self.now
 
 
-def run_auto(serial_s, parallel_s, generations=4, min_parallel_s=0.02):
+def run_auto(durations, generations=6, min_parallel_s=0.02):
+    """Evaluate `generations` populations through AutoEvaluator, each evaluation taking
+    the next of `durations` seconds by its clock; every score must be serial's."""
     problem = make_problem()
     fake = FakeParallel(problem)
-    auto = AutoEvaluator(problem, fake, min_parallel_s,
-                         clock=ScriptedClock([serial_s, parallel_s]))
+    auto = AutoEvaluator(problem, fake, min_parallel_s, clock=ScriptedClock(durations))
     rng = np.random.default_rng(0)
     for _ in range(generations):
         genomes = init_genomes(problem.spec, 10, rng)
@@ -136,25 +137,32 @@ def run_auto(serial_s, parallel_s, generations=4, min_parallel_s=0.02):
 
 def test_auto_stays_serial_and_starts_no_workers_when_evaluation_is_short(caplog):
     with caplog.at_level(logging.INFO, logger="evonet"):
-        auto, fake = run_auto(serial_s=0.005, parallel_s=None)
+        auto, fake = run_auto([0.005])
     assert fake.calls == 0 and not fake.warmed
     assert (auto.name, auto.workers) == ("serial", 1)
-    assert "workers auto: serial" in caplog.text
+    assert "workers auto: serial (one evaluation takes 5.0 ms" in caplog.text
+
+
+def test_auto_is_not_fooled_by_one_slow_measurement():
+    auto, fake = run_auto([0.1, 0.1, 0.005])
+    assert fake.calls == 0 and not fake.warmed and auto.name == "serial"
 
 
 def test_auto_keeps_parallel_workers_that_measured_faster(caplog):
     with caplog.at_level(logging.INFO, logger="evonet"):
-        auto, fake = run_auto(serial_s=0.1, parallel_s=0.06)
-    assert fake.calls == 3 and fake.warmed and not fake.closed  # generations 1, 2, 3
+        auto, fake = run_auto([0.1, 0.12, 0.1, 0.06])
+    assert fake.calls == 3 and fake.warmed and not fake.closed  # generations 3, 4, 5
     assert (auto.name, auto.workers) == ("fake", 2)
-    assert "workers auto: fake with 2 workers" in caplog.text
+    assert "workers auto: fake with 2 workers (6.000 ms per individual vs 10.000 ms" \
+        in caplog.text
     auto.close()
     assert fake.closed
 
 
 def test_auto_drops_parallel_workers_that_measured_slower(caplog):
+    # Slower than the fastest serial generation, though faster than the slowest one.
     with caplog.at_level(logging.INFO, logger="evonet"):
-        auto, fake = run_auto(serial_s=0.1, parallel_s=0.12)
+        auto, fake = run_auto([0.1, 0.12, 0.1, 0.11])
     assert fake.calls == 1 and fake.closed
     assert auto.name == "serial"
     assert "2 fake workers took" in caplog.text

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
-BENCHMARKS = {"hello": "hello"}
+BENCHMARKS = {"hello": "hello", "cma": "cma", "parallel": "parallel", "kernel": "kernel",
+              "texts": "texts"}
 
 
 def median_time(func: Callable[[], object], repeats: int) -> tuple[float, list[float]]:

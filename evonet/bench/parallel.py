@@ -1,0 +1,154 @@
+"""`evonet bench parallel`: do parallel evaluators actually beat one core?
+
+1. A workload where evaluation dominates (population 256, hidden 128, a text of
+   ~350 characters): one generation's evaluation by `serial`, `process` with 2
+   workers (rows through shared memory, and pickled through the pipe) and a Dask
+   LocalCluster of 2 workers, interleaved repeat by repeat so machine load hits
+   them alike. Targets on 2 cores: process >= 1.8x serial, dask >= 1.6x.
+   Each generation's time is split into overhead, transfer and scheduling (the
+   same genome matrix scored on a 1-character text, so almost no computation),
+   and evaluation (the rest).
+2. Whole "Hello world!" runs with the defaults (`--workers auto`) against
+   `--backend serial`, seed by seed: the ratio must stay >= 0.95 (auto never slower).
+
+Worker start-up is timed apart: it is paid once per run, not per generation.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+
+from ..config import RunConfig
+from ..evaluation import SerialEvaluator
+from ..evolve import build_problem, evolve
+from ..fitness import Problem
+from ..network import init_genomes
+from ..process_pool import ProcessPoolEvaluator
+
+SENTENCE = "The quick brown fox jumps over the lazy dog, and the dog does not mind at all. "
+TEXT = (SENTENCE * 5)[:350]
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--workers", type=int, default=2, help="parallel workers [default: 2]")
+    parser.add_argument("--population", type=int, default=256)
+    parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--skip-dask", action="store_true", help="leave the Dask cluster out")
+    parser.add_argument("--skip-hello", action="store_true", help="leave the whole runs out")
+
+
+def _evaluators(problem: Problem, workers: int, with_dask: bool) -> dict:
+    """Every evaluator, started and warmed up, with its start-up time in seconds."""
+    made = {"serial": (SerialEvaluator(problem), 0.0)}
+    factories = {
+        f"process x{workers} (shared memory)":
+            lambda: ProcessPoolEvaluator(problem, workers, "shared"),
+        f"process x{workers} (pickled rows)":
+            lambda: ProcessPoolEvaluator(problem, workers, "pickle"),
+    }
+    if with_dask:
+        from ..dask_cluster import DaskEvaluator
+
+        factories[f"dask LocalCluster x{workers}"] = lambda: DaskEvaluator(problem, "", workers)
+    for name, factory in factories.items():
+        start = time.perf_counter()
+        evaluator = factory()
+        evaluator.warm_up()
+        made[name] = (evaluator, time.perf_counter() - start)
+    return made
+
+
+def _interleaved_medians(evaluators: dict, genomes: np.ndarray, repeats: int) -> dict:
+    """Median seconds per evaluation of each evaluator, measured turn by turn."""
+    times: dict[str, list[float]] = {name: [] for name in evaluators}
+    reference = None
+    for repeat in range(repeats + 1):  # the first round warms caches and is dropped
+        for name, (evaluator, _) in evaluators.items():
+            start = time.perf_counter()
+            scores = evaluator(genomes)
+            elapsed = time.perf_counter() - start
+            if reference is None:
+                reference = scores
+            elif not np.array_equal(scores, reference):
+                raise AssertionError(f"{name} scores differ from serial: bench is invalid")
+            if repeat:
+                times[name].append(elapsed)
+    return {name: (statistics.median(t), t) for name, t in times.items()}
+
+
+def _spread(times: list[float]) -> str:
+    return f"[{min(times):.3f} .. {max(times):.3f}]"
+
+
+def bench_evaluation(args, with_dask: bool) -> None:
+    config = RunConfig(text=TEXT, population=args.population, hidden=args.hidden)
+    _, spec, problem = build_problem(config)
+    genomes = init_genomes(spec, args.population, np.random.default_rng(0))
+    print(f"1. one evaluation: population {args.population}, hidden {args.hidden}, text "
+          f"{len(TEXT)} characters, genome {spec.size} floats ({genomes.nbytes / 1e6:.1f} MB), "
+          f"median of {args.repeats} (min .. max)")
+    # The same genomes on a 1-character text: the transfer and scheduling without the work.
+    tiny = Problem(spec, problem.inputs[:1], problem.targets[:1], problem.fitness)
+    evaluators = _evaluators(problem, args.workers, with_dask)
+    tiny_evaluators = _evaluators(tiny, args.workers, with_dask)
+    try:
+        full = _interleaved_medians(evaluators, genomes, args.repeats)
+        empty = _interleaved_medians(tiny_evaluators, genomes, args.repeats)
+    finally:
+        for evaluator, _ in [*evaluators.values(), *tiny_evaluators.values()]:
+            evaluator.close()
+    serial = full["serial"][0]
+    print(f"   {'evaluator':34} {'seconds':>8} {'speedup':>8} {'start-up':>9}  "
+          f"{'overhead':>9} {'evaluating':>10}  spread")
+    for name, (median, times) in full.items():
+        overhead = 0.0 if name == "serial" else max(empty[name][0] - empty["serial"][0], 0.0)
+        print(f"   {name:34} {median:8.3f} {serial / median:7.2f}x {evaluators[name][1]:8.2f}s"
+              f"  {overhead:8.4f}s {median - overhead:9.3f}s  {_spread(times)}")
+    targets = {"process": 1.8, "dask": 1.6}
+    for name, (median, _) in full.items():
+        kind = name.split()[0]
+        if kind in targets:
+            verdict = "ok" if serial / median >= targets[kind] else "BELOW TARGET"
+            print(f"   {name}: {serial / median:.2f}x (target >= {targets[kind]}x) {verdict}")
+    print("   overhead: the same genome matrix through the evaluator on a 1-character text "
+          "(transfer + scheduling, minus serial's own cost); evaluating: the rest")
+
+
+def bench_hello(args) -> None:
+    config = RunConfig(text="Hello world!")
+    print(f"2. whole 'Hello world!' runs with the defaults (backend {config.backend}, workers "
+          f"{config.workers}) vs --backend serial, {args.repeats} seeds")
+    auto, serial, generations = [], [], []
+    for seed in range(args.repeats):
+        runs = [("auto", config.replace(seed=seed)),
+                ("serial", config.replace(seed=seed, backend="serial"))]
+        if seed % 2:  # alternate which goes first, so drifting load hits both alike
+            runs.reverse()
+        for name, run_config in runs:
+            start = time.perf_counter()
+            result = evolve(run_config)
+            (auto if name == "auto" else serial).append(time.perf_counter() - start)
+        generations.append(result.generation)
+    ratio = statistics.median(serial) / statistics.median(auto)
+    print(f"   serial {statistics.median(serial):.3f}s {_spread(serial)}   workers auto "
+          f"{statistics.median(auto):.3f}s {_spread(auto)}   generations {generations}")
+    verdict = "ok" if ratio >= 0.95 else "BELOW TARGET"
+    print(f"   speed of auto relative to serial: {ratio:.2f} (target >= 0.95) {verdict}")
+
+
+def run(args) -> int:
+    with_dask = not args.skip_dask
+    if with_dask:
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            print("dask is not installed (pip install 'evonet[dask]'): leaving it out")
+            with_dask = False
+    print("bench parallel (one process; the machine may be shared, so read the spread)")
+    bench_evaluation(args, with_dask)
+    if not args.skip_hello:
+        bench_hello(args)
+    return 0
