@@ -184,6 +184,11 @@ def validate(config: RunConfig) -> None:
                 f"unknown {f.name} {value!r}; choose one of {', '.join(choices)}{extra}")
     if config.sigma <= 0:
         raise ConfigError(f"sigma must be > 0 (got {config.sigma})")
+    if config.es_sigma <= 0:
+        raise ConfigError(f"es_sigma must be > 0 (got {config.es_sigma})")
+    if config.algorithm == "gradient" and config.fitness != "loglik":
+        raise ConfigError(f"the gradient algorithm needs a differentiable fitness: use "
+                          f"--fitness loglik (got {config.fitness!r})")
     if not config.text:
         raise ConfigError("the target text is empty")
     if len(config.text) < 2:

@@ -19,9 +19,10 @@ from functools import cached_property
 
 import numpy as np
 
+from . import cells
 from .text import binary_codes, input_size
 
-CELLS = ("elman",)
+CELLS = ("elman", "lstm", "gru")
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,11 @@ class NetworkSpec:
     def shapes(self) -> tuple[tuple[str, tuple[int, ...]], ...]:
         """(name, shape) of every parameter, in genome order."""
         hid, inp, voc = self.hidden, self.input_size, self.vocab_size
+        rows = cells.GATES[self.cell] * hid  # gated cells stack their gates' rows
         return (
-            ("Wxh", (hid, inp)),
-            ("Whh", (hid, hid)),
-            ("bh", (hid,)),
+            ("Wxh", (rows, inp)),
+            ("Whh", (rows, hid)),
+            ("bh", (rows,)),
             ("Why", (voc, hid)),
             ("by", (voc,)),
         )
@@ -150,6 +152,8 @@ def hidden_states(spec: NetworkSpec, genomes: np.ndarray, inputs: np.ndarray) ->
     params = spec.unflatten(genomes)
     whh = params["Whh"]
     xs = _input_projection(spec, params, inputs)
+    if spec.cell != "elman":
+        return cells.run(spec.cell, whh, xs)
     states = np.empty_like(xs)
     h = np.zeros_like(xs[0])
     for t in range(len(inputs)):
@@ -195,11 +199,15 @@ def generate(spec: NetworkSpec, genome: np.ndarray, first: int, length: int,
     out = list(prime[:length])
     params = spec.unflatten(genomes)
     h = np.zeros((1, spec.hidden, 1), dtype=np.float32)
+    c = np.zeros_like(h) if spec.cell == "lstm" else None  # the LSTM's cell state
     step_input = prime
     while len(out) < length:
         # The same per-step operations as `hidden_states`, one network at a time.
         xs = _input_projection(spec, params, step_input)
         for x in xs:
+            if spec.cell != "elman":
+                h, c = cells.STEPS[spec.cell](params["Whh"], x, h, c)
+                continue
             pre = np.matmul(params["Whh"], h)
             pre += x
             h = np.tanh(pre)

@@ -13,9 +13,12 @@ An algorithm object has:
 
 from __future__ import annotations
 
+from .cma import CovarianceMatrixAdaptation
+from .es import EvolutionStrategy
 from .ga import GeneticAlgorithm
 
-ALGORITHMS = {"ga": GeneticAlgorithm}
+ALGORITHMS = {"ga": GeneticAlgorithm, "es": EvolutionStrategy,
+              "cma": CovarianceMatrixAdaptation}
 
 
 def make_algorithm(config, spec, rng):

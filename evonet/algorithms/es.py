@@ -1,0 +1,81 @@
+"""OpenAI-style evolution strategy (Salimans, Ho, Chen, Sidor & Sutskever 2017).
+
+One network, the centre, is perturbed by antithetic Gaussian noise
+(`centre + sigma * eps` and `centre - sigma * eps`); the fitnesses of the
+perturbations are replaced by their centered ranks (robust to outliers and to
+the scale of the fitness), and the search-gradient estimate
+
+    g = 1 / (n * sigma) * sum_i rank_i * eps_i
+
+moves the centre through Adam (or RMSProp), with an optional L2 weight decay.
+The centre itself is evaluated every generation (it is the first individual of
+`ask()`), so the log shows the network the strategy actually holds.
+
+A generation evaluates `population // 2` antithetic pairs plus the centre.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..individuals import fitness_array, make_individual
+from ..network import NetworkSpec, init_genomes
+from .optimizers import Optimizer
+
+
+def centered_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks of `values` scaled to [-0.5, 0.5] (ties broken by position, deterministically)."""
+    ranks = np.empty(len(values), dtype=np.float64)
+    ranks[np.argsort(values, kind="stable")] = np.arange(len(values))
+    return ranks / max(len(values) - 1, 1) - 0.5
+
+
+class EvolutionStrategy:
+    """Antithetic-sampling ES with rank shaping and an Adam step (ask/tell)."""
+
+    def __init__(self, config, spec: NetworkSpec, rng: np.random.Generator):
+        self.config, self.spec, self.rng = config, spec, rng
+        self.pairs = max(config.population // 2, 1)
+        self.sigma = config.es_sigma
+        self.centre: np.ndarray | None = None
+        self.optimizer = Optimizer(config.optimizer, spec.size, config.learning_rate,
+                                   config.weight_decay)
+        self.population: list = []
+        self._eps: np.ndarray | None = None
+
+    def ask(self) -> list:
+        if self.centre is None:
+            self.centre = init_genomes(self.spec, 1, self.rng)[0].astype(np.float64)
+        self._eps = self.rng.standard_normal((self.pairs, self.spec.size), dtype=np.float32)
+        centre = self.centre.astype(np.float32)
+        noise = self._eps * np.float32(self.sigma)
+        genomes = np.concatenate([centre[None], centre + noise, centre - noise])
+        return [make_individual(g) for g in genomes]
+
+    def tell(self, individuals: list) -> dict:
+        self.population = individuals
+        fitness = fitness_array(individuals)
+        centre_fitness, perturbed = fitness[0], fitness[1:]
+        ranks = centered_ranks(perturbed)
+        weights = ranks[:self.pairs] - ranks[self.pairs:]  # antithetic pairs share one eps
+        gradient = weights @ self._eps.astype(np.float64) / (2 * self.pairs * self.sigma)
+        change = self.optimizer.step(gradient, self.centre)
+        self.centre = self.centre + change
+        self._eps = None
+        return {
+            "sigma": self.sigma,
+            "centre_fitness": float(centre_fitness),
+            "centre_correct": float(individuals[0].accuracy),  # next characters right
+            # the ES analogue of a mutation's success: a perturbation beating the centre
+            "mutation_success": float((perturbed > centre_fitness).mean()),
+            "crossover_success": None,
+            "mean_step": float(np.linalg.norm(change)),
+        }
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {"centre": self.centre, **self.optimizer.state()}
+
+    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
+        self.centre = np.array(arrays["centre"], dtype=np.float64)
+        self.optimizer.load_state(arrays)
+        self.population = []
