@@ -213,7 +213,10 @@ def read_folder(path: Path) -> Run:
         return Run(path, None, [], None, NOT_A_RUN, "not a folder")
     if not (folder / CONFIG).is_file():
         return Run(path, None, [], None, NOT_A_RUN, f"no {CONFIG}")
-    summary = folder.read_summary()
+    try:
+        summary = folder.read_summary()
+    except OSError:  # unreadable (permissions): described by the status below, not raised
+        summary = None
     try:
         config, problem = folder.read_config(), None
     except (ConfigError, RunFolderError, OSError, UnicodeDecodeError) as exc:
@@ -290,5 +293,9 @@ def list_runs(runs_dir: Path | str = "runs") -> list[Run]:
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir():
         raise RunFolderError(f"{runs_dir}: no such folder")
-    entries = sorted(p for p in runs_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    try:
+        entries = sorted(p for p in runs_dir.iterdir()
+                         if p.is_dir() and not p.name.startswith("."))
+    except OSError as exc:
+        raise RunFolderError(f"{runs_dir}: cannot list ({exc.strerror})") from None
     return [read_folder(p) for p in entries]
