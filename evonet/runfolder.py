@@ -164,6 +164,12 @@ class RunFolder:
             raise
         return folder
 
+    def remove_temporaries(self) -> None:
+        """Delete the temporary files of atomic writes cut short by a kill (only while
+        holding the folder's lock: otherwise they may be another writer's)."""
+        for tmp in self.path.glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+
     # ------------------------------------------------------------------ config
     def write_config(self, config: RunConfig) -> None:
         atomic_write(self / CONFIG, lambda h: h.write(config.to_toml().encode("utf-8")))

@@ -127,6 +127,7 @@ def run_resume(run_dir: Path, generations: int | None = None, quiet: bool = Fals
     folder = RunFolder(run_dir)
     config = folder.read_config()
     with acquire(folder.path):
+        folder.remove_temporaries()
         checkpoint = read_checkpoint(folder, config)
         done = -1 if checkpoint is None else int(checkpoint[1].get("generation", -1))
         if generations is not None and generations < done:

@@ -177,3 +177,12 @@ def test_sync_records_fsyncs_the_log(tmp_path, monkeypatch):
     monkeypatch.setattr(runfolder.os, "fsync", fsync)
     folder.sync_records()
     assert synced == [(tmp_path / "log.jsonl").stat().st_ino]
+
+
+def test_remove_temporaries_left_by_a_killed_write(tmp_path):
+    folder = RunFolder(tmp_path)
+    atomic_write(folder / "checkpoint.npz", lambda h: h.write(b"good"))
+    (tmp_path / ".checkpoint.npz.abc123.tmp").write_bytes(b"half")
+    (tmp_path / ".best.npz.x.tmp").write_bytes(b"half")
+    folder.remove_temporaries()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.npz"]

@@ -85,6 +85,7 @@ def test_killed_at_random_generations_then_resumed_is_bit_identical(tmp_path, re
     assert (folder / "best.npz").read_bytes() == (reference / "best.npz").read_bytes()
     assert json.loads((folder / "summary.json").read_text())["status"] == "max_generations"
     assert not (folder / "lock").exists()
+    assert not list(folder.glob(".*.tmp"))  # temporaries of writes cut short are gone
 
 
 def test_kill_before_the_first_checkpoint_starts_over(tmp_path, reference):
