@@ -11,8 +11,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-BENCHMARKS = {"hello": "hello", "cma": "cma", "parallel": "parallel", "kernel": "kernel",
-              "texts": "texts"}
+BENCHMARKS = {"hello": "hello", "cma": "cma", "parallel": "parallel"}
 
 
 def median_time(func: Callable[[], object], repeats: int) -> tuple[float, list[float]]:
