@@ -134,6 +134,8 @@ class Run:
     def evaluations(self) -> int | None:
         if self._finished("evaluations") is not None:
             return self.summary["evaluations"]
+        if not self.records:
+            return None
         return int(sum(r.get("nevals") or 0 for r in self.records))
 
     def row(self) -> dict[str, Any]:

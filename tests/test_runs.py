@@ -117,6 +117,8 @@ def test_list_runs_names_every_folder_and_skips_files(runs_dir):
     assert sorted(runs) == ["half", "interrupted", "photos", "solved"]
     assert runs["half"].status == "half-written" and runs["half"].records == []
     assert runs["half"].target == "hello hello"
+    assert [runs["half"].generations, runs["half"].best_fitness, runs["half"].evaluations,
+            runs["half"].wall_time_s, runs["half"].solved_at] == [None] * 5  # unknown, not 0
     assert runs["photos"].status == "not a run" and runs["photos"].config is None
     assert [r.name for r in list_runs(runs_dir) if r.is_run] == ["interrupted", "solved"]
 
