@@ -102,13 +102,14 @@ def test_kill_before_the_first_checkpoint_starts_over(tmp_path, reference):
     assert reproducible(folder / "log.jsonl") == reproducible(reference / "log.jsonl")
 
 
-def test_extending_a_finished_run_matches_one_long_run(tmp_path, reference):
+def test_extending_a_finished_run_on_another_backend_matches_one_long_run(tmp_path, reference):
     short = [*RUN_FLAGS]
     short[short.index("--generations") + 1] = "40"
     done = evonet("run", *short, "--runs-dir", str(tmp_path), "--name", "run")
     assert done.returncode == 0, done.stderr
+    # Resuming on another backend must not change a bit either.
     extended = evonet("resume", str(tmp_path / "run"), "--generations", str(GENERATIONS),
-                      "--quiet")
+                      "--backend", "process", "--workers", "2", "--quiet")
     assert extended.returncode == 0, extended.stderr
     log = tmp_path / "run" / "log.jsonl"
     assert reproducible(log) == reproducible(reference / "log.jsonl")
