@@ -91,6 +91,9 @@ def plot_runs(runs: list[Run], size: tuple[float, float] = (10.0, 7.0),
     bottom_ok.set_ylabel("mutation success (fraction)")
     bottom_ok.set_ylim(-0.02, 1.02)
     bottom.set_xlabel("generation")
+    from matplotlib.ticker import MaxNLocator
+
+    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))  # no generation 2.5
 
     from matplotlib.lines import Line2D
 
