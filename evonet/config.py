@@ -189,6 +189,13 @@ def validate(config: RunConfig) -> None:
     if config.algorithm == "gradient" and config.fitness != "loglik":
         raise ConfigError(f"the gradient algorithm needs a differentiable fitness: use "
                           f"--fitness loglik (got {config.fitness!r})")
+    if config.algorithm == "cma" and config.text:
+        # imported here: the size limit lives with the algorithm, which imports this module
+        from .algorithms.cma import check_genome_size
+        from .network import NetworkSpec
+
+        check_genome_size(NetworkSpec(len(set(config.text)), config.hidden, config.cell,
+                                      config.encoding).size)
     if not config.text:
         raise ConfigError("the target text is empty")
     if len(config.text) < 2:

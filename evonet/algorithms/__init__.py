@@ -16,9 +16,10 @@ from __future__ import annotations
 from .cma import CovarianceMatrixAdaptation
 from .es import EvolutionStrategy
 from .ga import GeneticAlgorithm
+from .gradient import GradientAscent
 
 ALGORITHMS = {"ga": GeneticAlgorithm, "es": EvolutionStrategy,
-              "cma": CovarianceMatrixAdaptation}
+              "cma": CovarianceMatrixAdaptation, "gradient": GradientAscent}
 
 
 def make_algorithm(config, spec, rng):
