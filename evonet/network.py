@@ -94,7 +94,7 @@ class NetworkSpec:
     def init_scale(self) -> np.ndarray:
         """Per-gene standard deviation for initialisation: 1/sqrt(fan-in), biases 0."""
         scales = []
-        for name, shape in self.shapes:
+        for _, shape in self.shapes:
             fan_in = shape[1] if len(shape) == 2 else 0
             value = 1.0 / math.sqrt(fan_in) if fan_in else 0.0
             scales.append(np.full(math.prod(shape), value, dtype=np.float32))
@@ -131,16 +131,52 @@ def init_genomes(spec: NetworkSpec, count: int, rng: np.random.Generator) -> np.
     return noise * spec.init_scale()
 
 
-def _input_projection(spec: NetworkSpec, params: dict, inputs: np.ndarray) -> np.ndarray:
-    """`(T, P, H, 1)` contribution of each input character plus the hidden bias."""
+def _input_table(spec: NetworkSpec, params: dict) -> np.ndarray:
+    """`(V, P, R, 1)` contribution `Wxh x + bh` of each vocabulary character, every network.
+
+    The input takes only V distinct values, so a text of any length needs V
+    projections, not T; a step then reads one contiguous `(P, R, 1)` slice.
+    """
     if spec.encoding == "onehot":
-        # A one-hot input selects one column of Wxh: a gather, no multiplication.
-        proj = params["Wxh"][:, :, inputs]  # (P, H, T)
+        per_char = params["Wxh"]  # a one-hot input selects one column of Wxh: no product
     else:
-        codes = binary_codes(spec.vocab_size)[inputs]  # (T, B)
-        proj = np.matmul(params["Wxh"], codes.T)  # (P, H, T)
-    proj = proj + params["bh"][:, :, None]
-    return np.ascontiguousarray(proj.transpose(2, 0, 1))[..., None]
+        per_char = np.matmul(params["Wxh"], binary_codes(spec.vocab_size).T)  # (P, R, V)
+    table = np.empty((per_char.shape[2], *per_char.shape[:2], 1), dtype=np.float32)
+    np.add(per_char.transpose(2, 0, 1), params["bh"], out=table[..., 0])
+    return table
+
+
+def _input_projection(spec: NetworkSpec, params: dict, inputs: np.ndarray) -> np.ndarray:
+    """`(T, P, R, 1)` contribution of each input character plus the hidden bias."""
+    return _input_table(spec, params)[inputs]
+
+
+def _tanh_of_half_minus(z: np.ndarray) -> np.ndarray:
+    """tanh(-z / 2) in place, as 2 / (1 + exp(z)) - 1.
+
+    numpy's float32 exp is vectorised (SIMD) and its tanh is not: this costs
+    about half as much, within a few float32 ulps of tanh. The caller scales the
+    weights by -2 instead of the result (exact: a power of two), so the matrix
+    product yields z directly. exp overflows to inf for z > 88 (callers silence the
+    warning): 2 / inf - 1 = -1.
+    """
+    np.exp(z, out=z)
+    z += 1
+    np.divide(2, z, out=z)
+    z -= 1
+    return z
+
+
+def _elman_step(whh_m2: np.ndarray, x_m2: np.ndarray, h: np.ndarray,
+                out: np.ndarray) -> np.ndarray:
+    """`out = tanh(Whh h + x)` given `whh_m2 = -2 Whh` `(P, H, H)`, `x_m2 = -2 x` `(P, H, 1)`.
+
+    Shared by the teacher-forced pass and free-running generation, so both
+    compute the same bits.
+    """
+    np.matmul(whh_m2, h, out=out)
+    out += x_m2
+    return _tanh_of_half_minus(out)
 
 
 def hidden_states(spec: NetworkSpec, genomes: np.ndarray, inputs: np.ndarray) -> np.ndarray:
@@ -151,24 +187,25 @@ def hidden_states(spec: NetworkSpec, genomes: np.ndarray, inputs: np.ndarray) ->
     """
     params = spec.unflatten(genomes)
     whh = params["Whh"]
-    xs = _input_projection(spec, params, inputs)
+    table = _input_table(spec, params)
     if spec.cell != "elman":
-        return cells.run(spec.cell, whh, xs)
-    states = np.empty_like(xs)
-    h = np.zeros_like(xs[0])
-    for t in range(len(inputs)):
-        # states[t] doubles as the pre-activation buffer: no temporaries per step.
-        np.matmul(whh, h, out=states[t])
-        states[t] += xs[t]
-        np.tanh(states[t], out=states[t])
-        h = states[t]
+        return cells.run(spec.cell, whh, table[inputs])
+    table *= -2  # see _tanh_of_half_minus
+    whh_m2 = np.multiply(whh, np.float32(-2))
+    states = np.empty((len(inputs), genomes.shape[0], spec.hidden, 1), dtype=np.float32)
+    h = np.zeros_like(states[0])
+    with np.errstate(over="ignore"):
+        for t, x in enumerate(inputs):
+            # states[t] doubles as the pre-activation buffer: no temporaries per step.
+            h = _elman_step(whh_m2, table[x], h, out=states[t])
     return states
 
 
 def output_logits(spec: NetworkSpec, genomes: np.ndarray, states: np.ndarray) -> np.ndarray:
     """`(P, T, V)` output logits from the `(T, P, H, 1)` hidden states."""
     params = spec.unflatten(genomes)
-    per_network = np.ascontiguousarray(states[..., 0].transpose(1, 0, 2))  # (P, T, H)
+    # A strided view, no copy: BLAS reads each network's (T, H) matrix with a row stride.
+    per_network = states[..., 0].transpose(1, 0, 2)  # (P, T, H)
     logits = np.matmul(per_network, params["Why"].transpose(0, 2, 1))
     logits += params["by"][:, None, :]
     return logits
@@ -208,9 +245,9 @@ def generate(spec: NetworkSpec, genome: np.ndarray, first: int, length: int,
             if spec.cell != "elman":
                 h, c = cells.STEPS[spec.cell](params["Whh"], x, h, c)
                 continue
-            pre = np.matmul(params["Whh"], h)
-            pre += x
-            h = np.tanh(pre)
+            with np.errstate(over="ignore"):
+                h = _elman_step(params["Whh"] * np.float32(-2), x * np.float32(-2), h,
+                                out=np.empty_like(h))
         logits = np.matmul(h[..., 0], params["Why"][0].T) + params["by"]
         nxt = int(np.argmax(logits[0]))
         out.append(nxt)

@@ -11,7 +11,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-BENCHMARKS = {"hello": "hello", "cma": "cma", "parallel": "parallel"}
+BENCHMARKS = {"hello": "hello", "cma": "cma", "parallel": "parallel", "kernel": "kernel"}
 
 
 def median_time(func: Callable[[], object], repeats: int) -> tuple[float, list[float]]:
