@@ -33,10 +33,13 @@ def reproducible(log: Path) -> list[dict]:
     return [{k: v for k, v in r.items() if k not in TIMING_FIELDS} for r in records]
 
 
-def interrupt_after(tmp_path: Path, lines: int, signals: list[int]):
-    """Start a run, send `signals` once log.jsonl has `lines` lines; (exit, stderr)."""
-    proc = subprocess.Popen([sys.executable, "-m", "evonet", "run", *RUN_FLAGS, "--runs-dir",
-                             str(tmp_path), "--name", "run"], stdout=subprocess.DEVNULL,
+def interrupt_after(tmp_path: Path, lines: int, signals: list[int], while_running=None,
+                    flags: tuple[str, ...] = ()):
+    """Start a run, send `signals` once log.jsonl has `lines` lines (after calling
+    `while_running(proc)`, if given); return (exit status, stderr)."""
+    proc = subprocess.Popen([sys.executable, "-m", "evonet", "run", *RUN_FLAGS, *flags,
+                             "--runs-dir", str(tmp_path), "--name", "run"],
+                            stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     log = tmp_path / "run" / "log.jsonl"
     deadline = time.monotonic() + 60
@@ -44,6 +47,8 @@ def interrupt_after(tmp_path: Path, lines: int, signals: list[int]):
         assert proc.poll() is None, proc.stderr.read()
         assert time.monotonic() < deadline, "timed out waiting for log lines"
         time.sleep(0.002)
+    if while_running is not None:
+        while_running(proc)
     for sig in signals:
         proc.send_signal(sig)
     _, stderr = proc.communicate(timeout=60)
@@ -82,3 +87,21 @@ def test_interrupt_checkpoints_exits_130_and_resumes_exactly(tmp_path, reference
     assert reproducible(folder / "log.jsonl") == reproducible(reference / "log.jsonl")
     assert (folder / "best.npz").read_bytes() == (reference / "best.npz").read_bytes()
     assert json.loads((folder / "summary.json").read_text())["status"] == "max_generations"
+
+
+def test_a_second_writer_is_refused_while_the_run_is_alive(tmp_path):
+    folder = tmp_path / "run"
+
+    def second_writer(proc):
+        refused = evonet("resume", str(folder), "--generations", "100")
+        assert refused.returncode == 2
+        assert refused.stderr.strip() == (
+            f"evonet: error: {folder} is in use by process {proc.pid} (lock file "
+            f"{folder / 'lock'}); wait for it to finish or stop it first")
+        assert proc.poll() is None  # the running one goes on undisturbed
+
+    # Many generations, so that the run is still going when the second writer comes.
+    status, stderr = interrupt_after(tmp_path, 3, [signal.SIGINT], second_writer,
+                                     ("--generations", "100000"))
+    assert status == 130, stderr
+    assert "generations = 100000" in (folder / "config.toml").read_text()

@@ -77,6 +77,8 @@ def test_killed_at_random_generations_then_resumed_is_bit_identical(tmp_path, re
     for n, lines in enumerate(kills):
         kill_after(proc, log, lines)
         assert not (folder / "summary.json").exists(), "a killed run wrote a summary"
+        # A stale lock is left behind, naming the dead process: the resume takes it over.
+        assert (folder / "lock").read_text().strip() == str(proc.pid)
         if n + 1 < len(kills):
             proc = start("resume", str(folder), "--quiet")
     done = evonet("resume", str(folder), "--quiet")
