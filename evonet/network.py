@@ -237,19 +237,19 @@ def generate(spec: NetworkSpec, genome: np.ndarray, first: int, length: int,
     params = spec.unflatten(genomes)
     h = np.zeros((1, spec.hidden, 1), dtype=np.float32)
     c = np.zeros_like(h) if spec.cell == "lstm" else None  # the LSTM's cell state
+    table = _input_table(spec, params)  # every character's input projection, once
+    whh_m2, table_m2 = params["Whh"] * np.float32(-2), table * np.float32(-2)
     step_input = prime
-    while len(out) < length:
-        # The same per-step operations as `hidden_states`, one network at a time.
-        xs = _input_projection(spec, params, step_input)
-        for x in xs:
-            if spec.cell != "elman":
-                h, c = cells.STEPS[spec.cell](params["Whh"], x, h, c)
-                continue
-            with np.errstate(over="ignore"):
-                h = _elman_step(params["Whh"] * np.float32(-2), x * np.float32(-2), h,
-                                out=np.empty_like(h))
-        logits = np.matmul(h[..., 0], params["Why"][0].T) + params["by"]
-        nxt = int(np.argmax(logits[0]))
-        out.append(nxt)
-        step_input = np.array([nxt])
+    with np.errstate(over="ignore"):
+        while len(out) < length:
+            # The same per-step operations as `hidden_states`, one network at a time.
+            for x in step_input:
+                if spec.cell != "elman":
+                    h, c = cells.STEPS[spec.cell](params["Whh"], table[x], h, c)
+                    continue
+                h = _elman_step(whh_m2, table_m2[x], h, out=np.empty_like(h))
+            logits = np.matmul(h[..., 0], params["Why"][0].T) + params["by"]
+            nxt = int(np.argmax(logits[0]))
+            out.append(nxt)
+            step_input = (nxt,)
     return np.array(out, dtype=np.int64)
