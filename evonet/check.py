@@ -20,7 +20,7 @@ from .config import RunConfig
 from .diagnostics import DESTRUCTIVE, OperatorReport, check_crossover, check_mutation
 from .evaluation import make_evaluator
 from .evolve import build_problem, evolve
-from .individuals import genome_matrix, make_individual
+from .individuals import fitness_array, genome_matrix, make_individual
 from .operators import crossover, mutation
 
 
@@ -99,7 +99,7 @@ def check_config(config: RunConfig, *, warmup: int = 20, samples: int = 128,
         report = CheckReport(config, spec.size, {
             "generations": run.generation, "best_fitness": run.best_fitness,
             "samples": samples, "solved": run.solved_at is not None})
-        genomes, fitness = genome_matrix(population), _fitness(population)
+        genomes, fitness = genome_matrix(population), fitness_array(population)
         rows = rng.integers(len(population), size=samples)
         for kind, name, func, check in (("crossover", config.crossover, cx_func, check_crossover),
                                         ("mutation", config.mutation, mut_func, check_mutation)):
@@ -110,7 +110,6 @@ def check_config(config: RunConfig, *, warmup: int = 20, samples: int = 128,
             op_report = check(func, genomes[picked], name=name, evaluate=evaluator,
                               fitness=fitness[picked],
                               keywords=operator_keywords(config, spec, rng))
-            op_report.kind = kind
             if "raises" not in op_report.findings:
                 _loop_findings(op_report, _loop_config(config, kind), spec, population)
             report.operators.append(op_report)
@@ -118,10 +117,6 @@ def check_config(config: RunConfig, *, warmup: int = 20, samples: int = 128,
         if owns:
             evaluator.close()
     return report
-
-
-def _fitness(population: list) -> np.ndarray:
-    return np.array([ind.fitness.values[0] for ind in population], dtype=np.float64)
 
 
 def _distinct_pairs(genomes: np.ndarray, rng: np.random.Generator, count: int) -> np.ndarray:
