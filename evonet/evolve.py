@@ -44,10 +44,12 @@ log = logging.getLogger("evonet")
 TIMING_FIELDS = ("elapsed_s", "evals_per_s", "eval_s")
 
 
-class RunInterrupted(Exception):
+class RunInterrupted(KeyboardInterrupt):
     """Raised, after a checkpoint was written, because SIGINT or SIGTERM stopped the run.
 
     `generation` is the last generation completed and checkpointed (-1: none yet).
+    A KeyboardInterrupt, so that callers that do not expect it (`except Exception`)
+    let it through to the command line's exit status 130, as for Ctrl-C anywhere.
     """
 
     def __init__(self, generation: int):
