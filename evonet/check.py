@@ -51,7 +51,7 @@ class CheckReport:
         cfg, warm = self.config, self.warmup
         lines = [f"evonet check: target {cfg.text!r}, population {cfg.population}, hidden "
                  f"{cfg.hidden} ({self.genes} genes), sigma {cfg.sigma}, indpb {cfg.indpb}",
-                 f"individuals from a {warm['generations']}-generation run with the built-in "
+                 f"individuals from a {warm['generations']}-generation GA run with the built-in "
                  f"operators (best fitness "
                  f"{warm['best_fitness']:.4g}); {warm['samples']} samples per operator", ""]
         if cfg.algorithm != "ga":
@@ -90,10 +90,12 @@ def check_config(config: RunConfig, *, warmup: int = 20, samples: int = 128,
     owns = evaluator is None
     evaluator = make_evaluator(config, problem) if owns else evaluator
     try:
-        # The warm-up runs the built-in operators: an operator under test that is
-        # broken must not spoil (or crash) the run that supplies the individuals.
-        run = evolve(config.replace(generations=max(1, warmup), crossover="uniform",
-                                    mutation="gaussian"), evaluator=evaluator)
+        # The warm-up is a GA with the built-in operators: an operator under test
+        # that is broken must not spoil (or crash) the run that supplies the
+        # individuals, and only the GA has a population for the operators to work on.
+        run = evolve(config.replace(generations=max(1, warmup), algorithm="ga",
+                                    crossover="uniform", mutation="gaussian"),
+                     evaluator=evaluator)
         population = run.population
         rng = np.random.default_rng([config.seed, 4])
         report = CheckReport(config, spec.size, {

@@ -67,10 +67,12 @@ def test_switched_off_operators_are_skipped_not_failed():
     assert [r.kind for r in report.operators] == ["mutation"]
 
 
-def test_algorithm_without_operators_is_told_so():
-    report = check(algorithm="es")
-    assert "--algorithm es does not use these operators" in report.describe()
-    assert report.to_dict()["algorithm"] == "es"
+@pytest.mark.parametrize("algorithm", ["es", "cma", "gradient"])
+def test_algorithm_without_operators_is_told_so(algorithm):
+    report = check(algorithm=algorithm)
+    assert f"--algorithm {algorithm} does not use these operators" in report.describe()
+    assert report.to_dict()["algorithm"] == algorithm
+    assert report.all_effective  # checked on a GA warm-up, whatever the algorithm
     assert "does not use" not in check().describe()
 
 
