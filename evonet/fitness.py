@@ -25,9 +25,9 @@ WORST_FITNESS = -1e9
 
 FitnessFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
-# Rows scored together after the recurrence: 32 networks' logits for a text of a
-# few hundred characters fit in a core's L2 cache (`evonet bench kernel`).
-BLOCK_ROWS = 32
+# Logits scored together after the recurrence, in floats: a block and its one
+# temporary fit in a core's L2 cache (512 KiB here); `evonet bench kernel`.
+BLOCK_FLOATS = 1 << 16
 
 
 def _shifted_logsumexp(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -58,6 +58,19 @@ def loglik(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
 def accuracy(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """Number of next characters predicted exactly by argmax (a plateau-prone step function)."""
     return (logits.argmax(axis=-1) == targets[None, :]).sum(axis=1).astype(np.float64)
+
+
+def _count_correct(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """`accuracy` without argmax, which copies the logits when V is not their contiguous
+    axis (`output_logits`): a target is right when its logit is the maximum, unless
+    a tie puts an earlier maximum first (argmax takes the first)."""
+    top = logits.max(axis=-1, keepdims=True)
+    hit = (np.take_along_axis(logits, targets[None, :, None], axis=-1) == top)[..., 0]
+    tied = hit & ((logits == top).sum(axis=-1) > 1)
+    if tied.any():  # rare: exact float ties
+        rows, steps = np.nonzero(tied)
+        hit[rows, steps] = logits[rows, steps].argmax(axis=-1) == targets[steps]
+    return hit.sum(axis=1).astype(np.float64)
 
 
 def mse(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -111,11 +124,12 @@ def evaluate(problem: Problem, genomes: np.ndarray) -> np.ndarray:
         # the output layer and the fitness, which make several passes over the
         # (n, T, V) logits, run on row blocks small enough to stay in cache.
         states = hidden_states(spec, genomes, problem.inputs)
-        for start in range(0, len(genomes), BLOCK_ROWS):
-            rows = slice(start, start + BLOCK_ROWS)
+        block = max(1, BLOCK_FLOATS // (len(targets) * spec.vocab_size))
+        for start in range(0, len(genomes), block):
+            rows = slice(start, start + block)
             logits = output_logits(spec, genomes[rows], states[:, rows])
             scores = np.asarray(fitness_fn(logits, targets), dtype=np.float64)
-            correct = accuracy(logits, targets)
+            correct = _count_correct(logits, targets)
             broken = ~np.isfinite(scores) | ~np.isfinite(logits).all(axis=(1, 2))
             result[rows, 0] = np.where(broken, WORST_FITNESS, scores)
             result[rows, 1] = np.where(broken, 0.0, correct)

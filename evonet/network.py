@@ -202,13 +202,18 @@ def hidden_states(spec: NetworkSpec, genomes: np.ndarray, inputs: np.ndarray) ->
 
 
 def output_logits(spec: NetworkSpec, genomes: np.ndarray, states: np.ndarray) -> np.ndarray:
-    """`(P, T, V)` output logits from the `(T, P, H, 1)` hidden states."""
+    """`(P, T, V)` output logits from the `(T, P, H, 1)` hidden states.
+
+    The result is a `(P, T, V)` view of a `(P, V, T)` array: the fitness reduces
+    over V (max, sum of exponentials), and numpy reduces across contiguous rows of
+    T values several times faster than along 40-float rows.
+    """
     params = spec.unflatten(genomes)
-    # A strided view, no copy: BLAS reads each network's (T, H) matrix with a row stride.
-    per_network = states[..., 0].transpose(1, 0, 2)  # (P, T, H)
-    logits = np.matmul(per_network, params["Why"].transpose(0, 2, 1))
-    logits += params["by"][:, None, :]
-    return logits
+    # A strided view, no copy: BLAS reads each network's (H, T) matrix with a stride.
+    per_network = states[..., 0].transpose(1, 2, 0)  # (P, H, T)
+    logits = np.matmul(params["Why"], per_network)  # (P, V, T)
+    logits += params["by"][:, :, None]
+    return logits.transpose(0, 2, 1)
 
 
 def forward(spec: NetworkSpec, genomes: np.ndarray, inputs: np.ndarray) -> np.ndarray:
