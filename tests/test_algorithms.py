@@ -1,0 +1,160 @@
+"""Every registered algorithm through the same checks: it solves "Hello world!"
+within a budget, a resumed run is bit-for-bit the uninterrupted one, and serial
+and parallel evaluation give the same run. Then what is particular to each."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from evonet.algorithms import ALGORITHMS
+from evonet.algorithms.cma import MAX_GENES
+from evonet.algorithms.es import centered_ranks
+from evonet.config import ConfigError, RunConfig
+from evonet.evolve import TIMING_FIELDS, build_problem, evolve
+from evonet.network import generate
+from evonet.runfolder import RunFolder
+
+CELLS = ("elman", "lstm", "gru")
+
+# Settings under which each algorithm solves "Hello world!" (measured over seeds 0-4:
+# solved in at most ~70 generations, most in far fewer); an algorithm added to the
+# registry is tried with the defaults.
+SOLVE = {"cma": {"es_sigma": 0.2}}
+BUDGET = 150
+SLOW = {"cma"}  # a covariance update and eigendecomposition per generation: seconds in all
+
+SMALL = dict(text="the quick brown fox", population=10, hidden=3, backend="serial", seed=3,
+             checkpoint_every=2, checkpoint_seconds=3600.0)
+
+
+def reproducible(records: list[dict]) -> list[dict]:
+    return [{k: v for k, v in r.items() if k not in TIMING_FIELDS} for r in records]
+
+
+def _marked(names):
+    return [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in names]
+
+
+@pytest.mark.parametrize("algorithm", _marked(sorted(ALGORITHMS)))
+def test_solves_hello_world_within_budget(algorithm):
+    config = RunConfig(text="Hello world!", algorithm=algorithm, hidden=8, seed=0,
+                       generations=BUDGET, backend="serial", **SOLVE.get(algorithm, {}))
+    result = evolve(config)
+    assert result.status == "solved", (algorithm, result.best_text)
+    task, spec, _ = build_problem(config)
+    regenerated = generate(spec, result.best_genome, task.indices[0], len(task.text))
+    assert task.decode(regenerated) == "Hello world!"
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("algorithm", sorted(ALGORITHMS))
+def test_resume_is_bit_for_bit(tmp_path, algorithm, cell):
+    config = RunConfig(**SMALL, algorithm=algorithm, cell=cell, generations=7)
+    reference = RunFolder.create(tmp_path, "ref", config)
+    expected = evolve(config, reference)
+    folder = RunFolder.create(tmp_path, "part", config)
+    evolve(config.replace(generations=3), folder)
+    resumed = evolve(config, folder, resume=True)
+    assert reproducible(folder.read_records()) == reproducible(reference.read_records())
+    assert len(folder.read_records()) == 8
+    np.testing.assert_array_equal(resumed.best_genome, expected.best_genome)
+    assert (folder / "best.npz").read_bytes() == (reference / "best.npz").read_bytes()
+
+
+@pytest.mark.parametrize("algorithm", sorted(ALGORITHMS))
+def test_serial_and_process_evaluators_agree(algorithm):
+    config = RunConfig(**SMALL, algorithm=algorithm, generations=4)
+    serial = evolve(config)
+    parallel = evolve(config.replace(backend="process", workers="2"))
+    assert reproducible(parallel.logbook) == reproducible(serial.logbook)
+    np.testing.assert_array_equal(parallel.best_genome, serial.best_genome)
+
+
+@pytest.mark.parametrize("algorithm", sorted(ALGORITHMS))
+def test_numpy_global_random_state_does_not_matter(algorithm):
+    """Randomness comes from the run's seeded Generator only (deap.cma draws from
+    numpy's global one unless told otherwise)."""
+    config = RunConfig(**SMALL, algorithm=algorithm, generations=3)
+    runs = []
+    for global_seed in (1, 2):
+        np.random.seed(global_seed)
+        runs.append(reproducible(evolve(config).logbook))
+    assert runs[0] == runs[1]
+
+
+# ---------------------------------------------------------------------------- es
+@given(st.lists(st.floats(-1e6, 1e6), min_size=2, max_size=50))
+def test_centered_ranks_are_centred_ordered_and_bounded(values):
+    values = np.array(values)
+    ranks = centered_ranks(values)
+    assert ranks.min() == -0.5 and ranks.max() == 0.5
+    assert abs(ranks.sum()) < 1e-9
+    order = np.argsort(values, kind="stable")
+    assert (np.diff(ranks[order]) > 0).all()
+
+
+def test_es_evaluates_the_centre_and_antithetic_pairs():
+    config = RunConfig(**{**SMALL, "population": 8}, algorithm="es")
+    _, spec, _ = build_problem(config)
+    es = ALGORITHMS["es"](config, spec, np.random.default_rng(0))
+    individuals = es.ask()
+    genomes = np.array(individuals, dtype=np.float64)
+    assert len(individuals) == 1 + 8
+    centre = genomes[0]
+    np.testing.assert_allclose(genomes[1:5] - centre, centre - genomes[5:], atol=1e-6)
+    assert np.linalg.norm(genomes[1:5] - centre, axis=1).min() > 0
+
+
+def test_es_climbs_a_linear_fitness():
+    """With fitness = a fixed direction . genome, the centre must move along it."""
+    config = RunConfig(**{**SMALL, "population": 100}, algorithm="es")
+    _, spec, _ = build_problem(config)
+    es = ALGORITHMS["es"](config, spec, np.random.default_rng(0))
+    direction = np.random.default_rng(1).normal(size=spec.size)
+    start = None
+    for _ in range(10):
+        individuals = es.ask()
+        start = es.centre.copy() if start is None else start
+        for ind in individuals:
+            ind.fitness.values = (float(np.asarray(ind, dtype=np.float64) @ direction),)
+            ind.accuracy = 0.0
+        es.tell(individuals)
+    moved = es.centre - start
+    cosine = moved @ direction / (np.linalg.norm(moved) * np.linalg.norm(direction))
+    assert cosine > 0.5
+
+
+def test_es_log_reports_the_centre():
+    result = evolve(RunConfig(**SMALL, algorithm="es", generations=2))
+    for record in result.logbook:
+        assert record["fitness_min"] <= record["centre_fitness"] <= record["fitness_max"]
+        assert 0.0 <= record["mutation_success"] <= 1.0
+
+
+# ---------------------------------------------------------------------------- cma
+def test_cma_refuses_big_genomes_and_recommends_es():
+    with pytest.raises(ConfigError, match="--algorithm es"):
+        RunConfig(algorithm="cma", hidden=64)
+    _, spec, _ = build_problem(RunConfig(algorithm="es", hidden=64))
+    assert spec.size > MAX_GENES
+    RunConfig(algorithm="cma", hidden=16)  # 569 parameters: accepted
+
+
+def test_cma_state_round_trips():
+    config = RunConfig(**SMALL, algorithm="cma")
+    _, spec, _ = build_problem(config)
+    cma = ALGORITHMS["cma"](config, spec, np.random.default_rng(0))
+    individuals = cma.ask()
+    for i, ind in enumerate(individuals):
+        ind.fitness.values = (float(-i),)
+        ind.accuracy = 0.0
+    cma.tell(individuals)
+    state = cma.state()
+    copy = ALGORITHMS["cma"](config, spec, np.random.default_rng(0))
+    copy.load_state(state)
+    for name, value in copy.state().items():
+        np.testing.assert_array_equal(value, state[name], err_msg=name)
+    assert state["update_count"] == 1 and state["sigma"] != config.es_sigma
