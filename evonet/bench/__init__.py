@@ -11,7 +11,8 @@ import statistics
 import time
 from collections.abc import Callable
 
-BENCHMARKS = {"hello": "hello", "cma": "cma", "parallel": "parallel", "kernel": "kernel"}
+BENCHMARKS = {"hello": "hello", "cma": "cma", "parallel": "parallel", "kernel": "kernel",
+              "algorithms": "algorithms"}
 
 
 def median_time(func: Callable[[], object], repeats: int) -> tuple[float, list[float]]:
