@@ -1,0 +1,97 @@
+"""`evonet bench texts`: seconds and generations to regenerate the shipped texts exactly.
+
+Three texts of plain prose ship with evonet (`evonet/texts/`): `short` (43
+characters), `medium` (133) and `long` (342). Each is evolved from scratch with
+the best settings found for each algorithm (`SETTINGS`, also in
+`runs/text44.toml`, `runs/text130.toml`, `runs/text350.toml`), seed by seed,
+with the process backend and every CPU (`--workers`), until greedy
+regeneration equals the text or the generation budget runs out. The median
+wall time includes starting the workers. Targets on 2 cores: short ga <= 2 s,
+es <= 0.5 s; medium <= 30 s; long solved within 10 minutes.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from importlib import resources
+
+from ..config import RunConfig
+from ..evaluation import available_cpus
+from ..evolve import evolve
+
+TEXTS = ("short", "medium", "long")
+ALGORITHMS = ("ga", "es")
+
+# The best settings found for each text and algorithm (see README, "Performance").
+SETTINGS: dict[tuple[str, str], dict] = {
+    ("short", "ga"): {"population": 128, "hidden": 16, "sigma": 0.05, "tournsize": 5,
+                      "generations": 2000},
+    ("short", "es"): {"population": 128, "hidden": 32, "generations": 1000},
+    ("medium", "ga"): {"population": 256, "hidden": 32, "sigma": 0.05, "tournsize": 5,
+                       "generations": 2000},
+    ("medium", "es"): {"population": 256, "hidden": 32, "generations": 3000},
+    ("long", "ga"): {"population": 256, "hidden": 64, "sigma": 0.05, "tournsize": 5,
+                     "generations": 2000},
+    ("long", "es"): {"population": 512, "hidden": 64, "generations": 20000},
+}
+
+
+def load_text(name: str) -> str:
+    """The shipped text `name` (short, medium or long)."""
+    return resources.files("evonet").joinpath("texts", f"{name}.txt").read_text("utf-8")
+
+
+def config_for(name: str, algorithm: str, seed: int = 0, **overrides) -> RunConfig:
+    """The best known config for text `name` and `algorithm`."""
+    return RunConfig(text=load_text(name), algorithm=algorithm, seed=seed,
+                     **{**SETTINGS[name, algorithm], **overrides})
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--texts", default=",".join(TEXTS),
+                        help=f"comma-separated texts among {', '.join(TEXTS)} [default: all]")
+    parser.add_argument("--algorithms", default=",".join(ALGORITHMS),
+                        help="comma-separated algorithms [default: ga,es]")
+    parser.add_argument("--workers", default=str(available_cpus()),
+                        help="worker processes (a number or auto) [default: every CPU]")
+    parser.add_argument("--backend", default="process", help="[default: process]")
+
+
+def _choices(value: str, allowed: tuple[str, ...], what: str) -> list[str]:
+    from ..cli import UsageError
+
+    chosen = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [v for v in chosen if v not in allowed]
+    if unknown or not chosen:
+        raise UsageError(f"--{what}: choose among {', '.join(allowed)} (got {value!r})")
+    return chosen
+
+
+def run(args) -> int:
+    texts = _choices(args.texts, TEXTS, "texts")
+    algorithms = _choices(args.algorithms, ALGORITHMS, "algorithms")
+    print(f"bench texts: {args.repeats} seeds each, backend {args.backend}, workers "
+          f"{args.workers}; wall time includes starting the workers")
+    for name in texts:
+        for algorithm in algorithms:
+            base = config_for(name, algorithm, backend=args.backend, workers=args.workers)
+            print(f"  {name} ({len(base.text)} chars), {algorithm}: "
+                  + ", ".join(f"{k} {v}" for k, v in SETTINGS[name, algorithm].items()),
+                  flush=True)
+            results = []
+            for seed in range(args.repeats):
+                start = time.perf_counter()
+                result = evolve(base.replace(seed=seed))
+                seconds = time.perf_counter() - start
+                solved = result.status == "solved"
+                results.append((seconds, result.generation, solved))
+                print(f"    seed {seed}: {seconds:8.2f} s {result.generation:6d} gen "
+                      + ("solved" if solved else f"NOT solved (accuracy "
+                         f"{result.best_accuracy:.3f})"), flush=True)
+            solved = sum(r[2] for r in results)
+            note = "" if solved == len(results) else " (unsolved seeds count at their budget)"
+            print(f"    median {statistics.median(r[0] for r in results):.2f} s, "
+                  f"{statistics.median(r[1] for r in results):.0f} generations, solved "
+                  f"{solved}/{len(results)}{note}", flush=True)
+    return 0
