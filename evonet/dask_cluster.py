@@ -8,8 +8,12 @@ one contiguous block of rows per worker thread is mapped over the cluster.
 
 Dask replaces a dead worker itself and reschedules its task; a task whose workers
 keep dying (`distributed.scheduler.allowed-failures`, 3 by default) fails with
-`KilledWorker`, turned into `WorkerDiedError`. Worker log records on the `evonet`
-logger are forwarded to this process (`Client.forward_logging`), so they reach run.log.
+`KilledWorker`, turned into `WorkerDiedError`.
+
+Worker log records on the `evonet` logger are captured during each task and
+returned with its result, then logged here in order (`worker_log.py`), so they
+reach run.log. (`Client.forward_logging` delivers them asynchronously: a short
+run could end, and close its client, before they arrive.)
 
 Dask is an extra (`pip install 'evonet[dask]'`): it is imported only here.
 """
@@ -25,6 +29,7 @@ from .config import ConfigError
 from .evaluation import available_cpus, evaluate_block, split_rows
 from .fitness import Problem
 from .process_pool import WorkerDiedError
+from .worker_log import replay, with_records
 
 log = logging.getLogger("evonet")
 
@@ -63,14 +68,12 @@ def _connect(distributed, address: str):
         raise ConfigError(f"cannot reach dask scheduler {address}: {reason}") from None
 
 
-def _evaluate_task(problem: Problem, genomes: np.ndarray) -> np.ndarray:
-    return evaluate_block(problem, genomes)
+def _evaluate_task(level: int, problem: Problem, genomes: np.ndarray):
+    return with_records(level, evaluate_block, problem, genomes)
 
 
-def _announce(level: int) -> None:
-    # A dask worker's `evonet` logger would otherwise inherit WARNING from its root.
-    log.setLevel(level)
-    log.info("dask worker %d ready", os.getpid())
+def _announce(level: int):
+    return with_records(level, log.info, "dask worker %d ready", os.getpid())
 
 
 class DaskEvaluator:
@@ -117,8 +120,8 @@ class DaskEvaluator:
             log.info("dask LocalCluster of %d workers at %s", self.workers,
                      self._cluster.scheduler_address)
         if self._problem_future is None:
-            self._client.forward_logging("evonet")
-            self._client.run(_announce, log.getEffectiveLevel())
+            for _, records in self._client.run(_announce, log.getEffectiveLevel()).values():
+                replay(records)
             self._problem_future = self._client.scatter(self.problem, broadcast=True)
 
     def __call__(self, genomes: np.ndarray) -> np.ndarray:
@@ -130,12 +133,15 @@ class DaskEvaluator:
         # Scattered blocks go straight to the workers (spread over them), not through the
         # scheduler inside the task graph; each task then runs where its block is.
         remote = self._client.scatter(blocks, hash=False)
-        futures = self._client.map(_evaluate_task, [self._problem_future] * len(blocks), remote,
-                                   pure=False)
+        futures = self._client.map(_evaluate_task, [log.getEffectiveLevel()] * len(blocks),
+                                   [self._problem_future] * len(blocks), remote, pure=False)
         try:
-            return np.concatenate(self._client.gather(futures))
+            results = self._client.gather(futures)
         except self._distributed.KilledWorker as exc:
             raise WorkerDiedError(f"dask workers kept dying on one block: {exc}") from None
+        for _, records in results:
+            replay(records)
+        return np.concatenate([scores for scores, _ in results])
 
     def close(self) -> None:
         if self._client is not None:

@@ -13,11 +13,10 @@ the processes. Here instead:
   or pickled through the pool's pipe (`"pickle"`); `evonet bench parallel`
   measures both, and shared memory was faster for large genomes and never slower.
 
-Workers are forked, not spawned: multiprocessing-logging forwards worker log records
-through the handler a worker inherits at fork (spawn would lose it), and a forked
-worker starts in milliseconds without importing numpy again. The threads running in
-this process (the pool's manager, the log receiver) are harmless at fork because
-multiprocessing and logging reinitialise their locks in the child.
+Workers are forked, not spawned: a forked worker starts in milliseconds, without
+importing numpy and evonet again, and the only threads here at fork time (the pool's
+own) are reinitialised by multiprocessing in the child. Worker log records come back
+with each block's scores and are logged here in block order (`worker_log.py`).
 
 A worker killed mid-run breaks a `ProcessPoolExecutor` (`BrokenProcessPool`; a plain
 `multiprocessing.Pool` would silently replace it and wait forever for the lost task):
@@ -31,6 +30,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import resource_tracker
@@ -40,15 +40,19 @@ import numpy as np
 
 from .evaluation import evaluate_block, split_rows
 from .fitness import Problem
+from .worker_log import RecordKeeper, keep_worker_records, replay
 
 log = logging.getLogger("evonet")
 
 MAX_DEATHS = 3
+READY_TIMEOUT_S = 60
 TRANSPORTS = ("shared", "pickle")
 
 # Set in each worker by `_init_worker`.
 _problem: Problem | None = None
 _segment: SharedMemory | None = None
+_records: RecordKeeper | None = None
+_all_ready: threading.Barrier | None = None
 
 
 class WorkerDiedError(RuntimeError):
@@ -56,33 +60,38 @@ class WorkerDiedError(RuntimeError):
 
 
 # ---------------------------------------------------------------------------- in the workers
-def _init_worker(problem: Problem) -> None:
-    global _problem
+def _init_worker(problem: Problem, log_level: int, all_ready) -> None:
+    global _problem, _records, _all_ready
     from threadpoolctl import threadpool_limits
 
-    _problem = problem
+    _problem, _all_ready = problem, all_ready
+    _records = keep_worker_records(log_level)
     # numpy is already loaded (fork), so environment variables would come too late.
     threadpool_limits(1)
     multiprocessing.current_process().name = f"worker-{os.getpid()}"
     log.info("worker %d ready: 1 BLAS thread, network %s", os.getpid(), problem.spec)
 
 
-def _ready() -> int:
-    return os.getpid()
+def _ready() -> tuple[int, list]:
+    # Waiting for every worker makes each one take exactly one of these tasks, so every
+    # worker's start-up records come back now.
+    _all_ready.wait(timeout=READY_TIMEOUT_S)
+    return os.getpid(), _records.take()
 
 
-def _evaluate_rows(genomes: np.ndarray) -> np.ndarray:
-    return evaluate_block(_problem, genomes)
+def _evaluate_rows(genomes: np.ndarray) -> tuple[np.ndarray, list]:
+    return evaluate_block(_problem, genomes), _records.take()
 
 
-def _evaluate_shared(name: str, shape: tuple[int, int], start: int, stop: int) -> np.ndarray:
+def _evaluate_shared(name: str, shape: tuple[int, int], start: int,
+                     stop: int) -> tuple[np.ndarray, list]:
     global _segment
     if _segment is None or _segment.name != name:  # attach once per segment, not per call
         if _segment is not None:
             _segment.close()
         _segment = SharedMemory(name=name)
     genomes = np.ndarray(shape, dtype=np.float32, buffer=_segment.buf)[start:stop]
-    return evaluate_block(_problem, genomes)
+    return evaluate_block(_problem, genomes), _records.take()
 
 
 # ---------------------------------------------------------------------------- in the main process
@@ -107,16 +116,21 @@ class ProcessPoolEvaluator:
 
     # ------------------------------------------------------------------ pool life
     def warm_up(self) -> None:
-        """Start the workers if needed and wait until they answer."""
+        """Start the workers if needed and wait until every one answers.
+
+        Raises:
+            BrokenProcessPool: a worker died while starting.
+        """
         if self._executor is None:
+            context = multiprocessing.get_context("fork")
             # Workers must share this process's resource tracker: one they started
             # themselves would unlink the shared segment when they exit.
             resource_tracker.ensure_running()
             self._executor = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("fork"),
-                initializer=_init_worker, initargs=(self.problem,))
+                self.workers, mp_context=context, initializer=_init_worker,
+                initargs=(self.problem, log.getEffectiveLevel(), context.Barrier(self.workers)))
         for future in [self._executor.submit(_ready) for _ in range(self.workers)]:
-            future.result()
+            replay(future.result()[1])
 
     def pids(self) -> list[int]:
         """Process ids of the current workers (for tests and diagnostics)."""
@@ -124,7 +138,8 @@ class ProcessPoolEvaluator:
             return []
         return sorted(self._executor._processes)  # no public accessor in the stdlib
 
-    def _restart(self, lost: int, blocks: int) -> None:
+    def _died(self, lost: int, blocks: int) -> None:
+        """A worker died: drop the pool (the next call starts a new one), or give up."""
         self._deaths += 1
         self._executor.shutdown(wait=True, cancel_futures=True)
         self._executor = None
@@ -135,7 +150,6 @@ class ProcessPoolEvaluator:
         log.warning("a worker process died; restarting the pool and evaluating %d of %d "
                     "blocks again (failure %d of %d in a row)", lost, blocks, self._deaths,
                     MAX_DEATHS)
-        self.warm_up()
 
     def close(self) -> None:
         if self._executor is not None:
@@ -157,16 +171,20 @@ class ProcessPoolEvaluator:
         genomes = np.ascontiguousarray(genomes, dtype=np.float32)
         if len(genomes) == 0:
             return np.zeros((0, 2))
-        if self._executor is None:
-            self.warm_up()
         if self.transport == "shared":
             self._share(genomes)
         blocks = split_rows(len(genomes), self.workers)
-        results: list[np.ndarray | None] = [None] * len(blocks)
+        results: list[tuple[np.ndarray, list] | None] = [None] * len(blocks)
         pending = list(range(len(blocks)))
         while pending:
+            try:
+                if self._executor is None:
+                    self.warm_up()
+                futures = self._submit(genomes, blocks, pending)
+            except (BrokenProcessPool, threading.BrokenBarrierError):
+                futures = [(index, None) for index in pending]
             lost = []
-            for index, future in self._submit(genomes, blocks, pending):
+            for index, future in futures:
                 try:
                     results[index] = future.result() if future is not None else None
                 except BrokenProcessPool:
@@ -174,10 +192,12 @@ class ProcessPoolEvaluator:
                 if results[index] is None:
                     lost.append(index)
             if lost:
-                self._restart(len(lost), len(blocks))
+                self._died(len(lost), len(blocks))
             pending = lost
         self._deaths = 0
-        return np.concatenate(results)
+        for _, records in results:
+            replay(records)
+        return np.concatenate([scores for scores, _ in results])
 
     def _submit(self, genomes, blocks, indices) -> list[tuple[int, Future | None]]:
         """One future per block; None for blocks that could not be submitted because the

@@ -34,20 +34,13 @@ def preflight(config: RunConfig) -> None:
 
 
 def _attach_log(folder: RunFolder) -> list[logging.Handler]:
-    """run.log gets every record, the console (stderr) warnings and errors.
-
-    Both go through multiprocessing-logging: forked worker processes inherit these
-    handlers and send their records over one queue to a thread here that writes
-    them, so worker lines arrive whole, in order, and named after their process.
-    """
-    from multiprocessing_logging import MultiProcessingHandler
-
+    """run.log gets every record, the console (stderr) warnings and errors, those of
+    worker processes included (they come back with their results: `worker_log.py`)."""
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(logging.WARNING)
     console.setFormatter(logging.Formatter("evonet: %(processName)s: %(levelname)s: "
                                            "%(message)s"))
-    handlers = [MultiProcessingHandler("evonet-run-log", sub_handler=folder.log_handler()),
-                MultiProcessingHandler("evonet-console-log", sub_handler=console)]
+    handlers = [folder.log_handler(), console]
     for handler in handlers:
         log.addHandler(handler)
     log.setLevel(logging.INFO)
