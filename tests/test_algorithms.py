@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from threadpoolctl import threadpool_limits
 
 from evonet.algorithms import ALGORITHMS
 from evonet.algorithms.cma import MAX_GENES
@@ -82,6 +83,19 @@ def test_numpy_global_random_state_does_not_matter(algorithm):
     for global_seed in (1, 2):
         np.random.seed(global_seed)
         runs.append(reproducible(evolve(config).logbook))
+    assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize("algorithm", sorted(ALGORITHMS))
+def test_blas_thread_count_does_not_matter(algorithm):
+    """Same bits whatever BLAS threads the machine offers (cma's eigendecomposition
+    with 2 threads gave a different run than with 1)."""
+    config = RunConfig(**{**SMALL, "hidden": 8, "text": "Hello world!"}, algorithm=algorithm,
+                       generations=6)
+    runs = []
+    for threads in (1, 2):
+        with threadpool_limits(limits=threads):
+            runs.append(reproducible(evolve(config).logbook))
     assert runs[0] == runs[1]
 
 

@@ -20,6 +20,7 @@ from deap import cma
 from ..config import ConfigError
 from ..individuals import make_individual
 from ..network import NetworkSpec, init_genomes
+from .blas import single_thread
 
 # Above this many parameters one generation of CMA-ES takes seconds (measured with
 # `evonet bench cma`: the eigendecomposition and the covariance update grow as N^3).
@@ -66,15 +67,17 @@ class CovarianceMatrixAdaptation:
                                lambda_=self.config.population)
 
     def ask(self) -> list:
-        if self.strategy is None:
-            centroid = init_genomes(self.spec, 1, self.rng)[0].astype(np.float64)
-            self.strategy = self._new_strategy(centroid)
-        return self.strategy.generate(make_individual)
+        with single_thread():
+            if self.strategy is None:
+                centroid = init_genomes(self.spec, 1, self.rng)[0].astype(np.float64)
+                self.strategy = self._new_strategy(centroid)
+            return self.strategy.generate(make_individual)
 
     def tell(self, individuals: list) -> dict:
         self.population = individuals
         # deap sorts the list it is given: hand it a copy, keep the loop's order intact.
-        self.strategy.update(list(individuals))
+        with single_thread():
+            self.strategy.update(list(individuals))
         return {"sigma": float(self.strategy.sigma), "cma_condition": float(self.strategy.cond),
                 "mutation_success": None, "crossover_success": None}
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..individuals import fitness_array, make_individual
 from ..network import NetworkSpec, init_genomes
+from .blas import single_thread
 from .optimizers import Optimizer
 
 
@@ -58,7 +59,8 @@ class EvolutionStrategy:
         centre_fitness, perturbed = fitness[0], fitness[1:]
         ranks = centered_ranks(perturbed)
         weights = ranks[:self.pairs] - ranks[self.pairs:]  # antithetic pairs share one eps
-        gradient = weights @ self._eps.astype(np.float64) / (2 * self.pairs * self.sigma)
+        with single_thread():
+            gradient = weights @ self._eps.astype(np.float64) / (2 * self.pairs * self.sigma)
         change = self.optimizer.step(gradient, self.centre)
         self.centre = self.centre + change
         self._eps = None

@@ -24,6 +24,7 @@ from ..fitness import log_softmax
 from ..individuals import make_individual
 from ..network import NetworkSpec, init_genomes
 from ..text import Task, binary_codes
+from .blas import single_thread
 from .optimizers import Optimizer
 
 # Log fields that describe a population: meaningless for one network.
@@ -169,7 +170,9 @@ class GradientAscent:
 
     def tell(self, individuals: list) -> dict:
         self.population = individuals
-        _, gradient = fitness_and_gradient(self.spec, self.params, self.inputs, self.targets)
+        with single_thread():
+            _, gradient = fitness_and_gradient(self.spec, self.params, self.inputs,
+                                               self.targets)
         gradient, norm = clip_norm(gradient, self.config.clip)
         change = self.optimizer.step(gradient, self.params)
         self.params = self.params + change
