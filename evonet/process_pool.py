@@ -13,9 +13,11 @@ the processes. Here instead:
   or pickled through the pool's pipe (`"pickle"`); `evonet bench parallel`
   measures both, and shared memory was faster for large genomes and never slower.
 
-Workers are forked, not spawned: a forked worker starts in milliseconds, without
-importing numpy and evonet again, and the only threads here at fork time (the pool's
-own) are reinitialised by multiprocessing in the child. Worker log records come back
+Workers are forked, not spawned, on Linux: a forked worker starts in milliseconds,
+without importing numpy and evonet again, and the threads of this process at fork
+time (the pool's own) are reinitialised by multiprocessing in the child. Elsewhere
+(macOS, where fork is unsafe with system libraries; Windows, where it does not
+exist) they are spawned; nothing else depends on the start method. Worker log records come back
 with each block's scores and are logged here in block order (`worker_log.py`).
 
 A worker killed mid-run breaks a `ProcessPoolExecutor` (`BrokenProcessPool`; a plain
@@ -30,6 +32,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import sys
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -45,6 +48,7 @@ from .worker_log import RecordKeeper, keep_worker_records, replay
 log = logging.getLogger("evonet")
 
 MAX_DEATHS = 3
+START_METHOD = "fork" if sys.platform.startswith("linux") else "spawn"
 READY_TIMEOUT_S = 60
 TRANSPORTS = ("shared", "pickle")
 
@@ -66,7 +70,8 @@ def _init_worker(problem: Problem, log_level: int, all_ready) -> None:
 
     _problem, _all_ready = problem, all_ready
     _records = keep_worker_records(log_level)
-    # numpy is already loaded (fork), so environment variables would come too late.
+    # numpy is already loaded (fork, or evonet's imports), so environment variables would
+    # come too late.
     threadpool_limits(1)
     multiprocessing.current_process().name = f"worker-{os.getpid()}"
     log.info("worker %d ready: 1 BLAS thread, network %s", os.getpid(), problem.spec)
@@ -122,7 +127,7 @@ class ProcessPoolEvaluator:
             BrokenProcessPool: a worker died while starting.
         """
         if self._executor is None:
-            context = multiprocessing.get_context("fork")
+            context = multiprocessing.get_context(START_METHOD)
             # Workers must share this process's resource tracker: one they started
             # themselves would unlink the shared segment when they exit.
             resource_tracker.ensure_running()

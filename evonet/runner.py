@@ -130,6 +130,10 @@ def run_resume(run_dir: Path, generations: int | None = None, quiet: bool = Fals
                                      "workers": workers}.items() if v is not None}
         if changes:
             config = config.replace(**changes)
+            if config.backend == "dask":
+                from .dask_cluster import check_dask
+
+                check_dask(config.scheduler)  # before the config is changed
             folder.write_config(config)
         return _execute(config, folder, resume=True, quiet=quiet,
                         extend=generations is not None)

@@ -42,6 +42,15 @@ def test_parallel_scores_equal_serial_bit_for_bit(workers, transport):
             np.testing.assert_array_equal(evaluator(genomes), evaluate_block(problem, genomes))
 
 
+def test_spawned_workers_score_like_forked_ones(monkeypatch):
+    # Spawn is the start method off Linux: the problem reaches workers by pickling.
+    monkeypatch.setattr("evonet.process_pool.START_METHOD", "spawn")
+    problem = make_problem(LONG_TEXT[:120], hidden=16, encoding="binary")
+    genomes = init_genomes(problem.spec, 9, np.random.default_rng(9))
+    with ProcessPoolEvaluator(problem, 2) as evaluator:
+        np.testing.assert_array_equal(evaluator(genomes), evaluate_block(problem, genomes))
+
+
 def test_pool_is_started_once_and_reused():
     problem = make_problem()
     genomes = init_genomes(problem.spec, 9, np.random.default_rng(0))

@@ -172,3 +172,15 @@ def test_dask_backend_without_dask_installed_exits_2_saying_how_to_install(tmp_p
                   "'evonet[dask]'\n"
     assert not folder.path.exists()
 
+
+
+def test_resume_onto_dask_without_dask_exits_2_and_leaves_the_config(tmp_path, capsys,
+                                                                     monkeypatch):
+    status, folder = run_cli(tmp_path, "--backend", "serial")
+    assert status == 0
+    before = (folder / "config.toml").read_bytes()
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    status = main(["resume", str(folder.path), "--backend", "dask", "--generations", "5"])
+    assert status == 2
+    assert "pip install 'evonet[dask]'" in capsys.readouterr().err
+    assert (folder / "config.toml").read_bytes() == before
