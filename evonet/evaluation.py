@@ -32,8 +32,8 @@ from .fitness import Problem, evaluate
 
 log = logging.getLogger("evonet")
 
-# Below this serial time per generation, starting workers cannot pay: a pool round
-# trip costs about a millisecond per generation and starting the pool ~0.1 s
+# Below this serial time per generation, starting workers hardly pays: a pool round
+# trip costs a millisecond or more per generation and starting the pool 0.1-0.3 s
 # (see `evonet bench parallel`).
 MIN_PARALLEL_S = 0.02
 # Serial generations timed before parallel workers are tried.
@@ -65,7 +65,7 @@ def evaluate_block(problem: Problem, genomes: np.ndarray) -> np.ndarray:
 
         _controller = ThreadpoolController()
     # Arrays deserialised by dask can be misaligned, and numpy multiplies misaligned
-    # matrices with its own loop instead of BLAS: 5-10x slower and different bits.
+    # matrices with its own loop instead of BLAS: 5-10x slower in a dask worker.
     genomes = np.require(genomes, dtype=np.float32, requirements=["C", "A"])
     with _controller.limit(limits=1):
         return evaluate(problem, genomes)
