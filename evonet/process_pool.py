@@ -101,7 +101,7 @@ def _evaluate_shared(name: str, shape: tuple[int, int], start: int,
 
 # ---------------------------------------------------------------------------- in the main process
 class ProcessPoolEvaluator:
-    """Evaluate contiguous blocks of rows in `workers` forked worker processes.
+    """Evaluate contiguous blocks of rows in `workers` worker processes.
 
     Args:
         problem: sent once to each worker.
