@@ -25,7 +25,6 @@ CELLS = ("elman", "lstm", "gru")
 # registry is tried with the defaults.
 SOLVE = {"cma": {"es_sigma": 0.2}}
 BUDGET = 150
-SLOW = {"cma"}  # a covariance update and eigendecomposition per generation: seconds in all
 
 SMALL = dict(text="the quick brown fox", population=10, hidden=3, backend="serial", seed=3,
              checkpoint_every=2, checkpoint_seconds=3600.0)
@@ -35,11 +34,7 @@ def reproducible(records: list[dict]) -> list[dict]:
     return [{k: v for k, v in r.items() if k not in TIMING_FIELDS} for r in records]
 
 
-def _marked(names):
-    return [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in names]
-
-
-@pytest.mark.parametrize("algorithm", _marked(sorted(ALGORITHMS)))
+@pytest.mark.parametrize("algorithm", sorted(ALGORITHMS))
 def test_solves_hello_world_within_budget(algorithm):
     config = RunConfig(text="Hello world!", algorithm=algorithm, hidden=8, seed=0,
                        generations=BUDGET, backend="serial", **SOLVE.get(algorithm, {}))
