@@ -55,6 +55,20 @@ def test_scores_of_a_row_do_not_depend_on_the_block_it_is_in(seed, rows, blocks,
     assert whole.shape == (rows, 2) and whole.dtype == np.float64
 
 
+@pytest.mark.parametrize("chunk_bytes", [1, 5000, 10**9])
+def test_evaluating_in_cache_sized_chunks_changes_no_bits(monkeypatch, chunk_bytes):
+    from threadpoolctl import threadpool_limits
+
+    from evonet.fitness import evaluate
+
+    problem = make_problem("the cat sat on the mat", hidden=12)
+    monkeypatch.setattr("evonet.evaluation.CHUNK_BYTES", chunk_bytes)
+    genomes = init_genomes(problem.spec, 23, np.random.default_rng(4))
+    with threadpool_limits(1):
+        whole = evaluate(problem, genomes)
+    np.testing.assert_array_equal(evaluate_block(problem, genomes), whole)
+
+
 def test_scores_do_not_depend_on_the_callers_blas_threads():
     # With several threads OpenBLAS splits the (T, H) x (H, V) output products of a
     # long text differently, and the last bits change: workers run one thread.
