@@ -42,6 +42,31 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seeds", type=int, default=5, help="seeds of the whole runs")
 
 
+def _busy(steps: int) -> float:
+    """Compute-bound numpy work that stays in cache; returns its own wall time."""
+    from threadpoolctl import threadpool_limits
+
+    start = time.perf_counter()
+    with threadpool_limits(1):
+        a = np.random.default_rng(0).random((64, 64), dtype=np.float32)
+        for _ in range(steps):
+            a = np.tanh(a @ a * 0.01)
+    return time.perf_counter() - start
+
+
+def machine_parallelism(workers: int, steps: int = 5000) -> float:
+    """How many times more compute-bound work `workers` processes do at once than one:
+    `workers` on idle cores, less on a shared machine. Speedups can't beat it."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        list(pool.map(_busy, [10] * workers))  # started and warm
+        alone = min(pool.submit(_busy, steps).result() for _ in range(3))
+        together = statistics.median(pool.map(_busy, [steps] * workers))
+    return workers * alone / together
+
+
 def _evaluators(problem: Problem, workers: int, with_dask: bool) -> dict:
     """Every evaluator, started and warmed up, with its start-up time in seconds."""
     made = {"serial": (SerialEvaluator(problem), 0.0)}
@@ -155,6 +180,9 @@ def run(args) -> int:
             print("dask is not installed (pip install 'evonet[dask]'): leaving it out")
             with_dask = False
     print("bench parallel (one process; the machine may be shared, so read the spread)")
+    print(f"0. this machine now: {args.workers} processes of compute-bound numpy do "
+          f"{machine_parallelism(args.workers):.2f}x the work of one ({args.workers}x on idle "
+          "cores; no speedup below can exceed this)")
     bench_evaluation(args, with_dask)
     if not args.skip_hello:
         bench_hello(args)
