@@ -147,7 +147,7 @@ class _Loop:
 
         diagnostics = self.algorithm.tell(individuals)
         self.hof.update(individuals)
-        best = self.hof[0]
+        best = self.best()
         key = best.tobytes()
         improved = key != self._best_key
         if improved:  # regenerating costs T single-network steps: only when the best changes
@@ -180,6 +180,12 @@ class _Loop:
                                       self.generation, float(best.fitness.values[0]),
                                       record["accuracy_best"])
         return record
+
+    def best(self):
+        """The network logged, saved and regenerated as the best: the hall of fame's,
+        unless the algorithm names its own (ES: the centre, evaluated each generation)."""
+        champion = getattr(self.algorithm, "champion", None)
+        return champion() if champion is not None and champion() is not None else self.hof[0]
 
     # ------------------------------------------------------------------ checkpoints
     def clock(self) -> float:
@@ -337,7 +343,7 @@ def evolve(config: RunConfig, folder: RunFolder | None = None, *, resume: bool =
             loop.save_checkpoint()
         if stop.requested and not loop.finished():
             raise RunInterrupted(loop.generation)
-    best = loop.hof[0]
+    best = loop.best()
     return RunResult(
         config=config, status="solved" if loop.solved_at is not None else "max_generations",
         generation=loop.generation,

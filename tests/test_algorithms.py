@@ -167,3 +167,18 @@ def test_cma_state_round_trips():
     for name, value in copy.state().items():
         np.testing.assert_array_equal(value, state[name], err_msg=name)
     assert state["update_count"] == 1 and state["sigma"] != config.es_sigma
+
+
+def test_es_logs_and_saves_its_centre_as_the_best_network(tmp_path):
+    """Issue 7: the logged best of `es` is the centre, evaluated each generation."""
+    from evonet.runfolder import RunFolder
+
+    config = RunConfig(text="abcabd", algorithm="es", population=10, hidden=4, generations=6,
+                       backend="serial", seed=2)
+    folder = RunFolder.create(tmp_path, "es", config)
+    result = evolve(config, folder)
+    for record in result.logbook:
+        assert record["accuracy_best"] * 5 == record["centre_correct"]
+    genome, _, meta = folder.load_best()
+    assert meta["fitness"] == result.logbook[-1]["centre_fitness"]
+    np.testing.assert_array_equal(genome, result.best_genome)

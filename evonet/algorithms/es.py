@@ -43,6 +43,7 @@ class EvolutionStrategy:
                                    config.weight_decay)
         self.population: list = []
         self._eps: np.ndarray | None = None
+        self._centre_evaluated = None
 
     def ask(self) -> list:
         if self.centre is None:
@@ -53,8 +54,14 @@ class EvolutionStrategy:
         genomes = np.concatenate([centre[None], centre + noise, centre - noise])
         return [make_individual(g) for g in genomes]
 
+    def champion(self):
+        """The centre as last evaluated: what the loop logs and saves as the best
+        network (the ES's product is its centre, not its luckiest perturbation)."""
+        return self._centre_evaluated
+
     def tell(self, individuals: list) -> dict:
         self.population = individuals
+        self._centre_evaluated = individuals[0]
         fitness = fitness_array(individuals)
         centre_fitness, perturbed = fitness[0], fitness[1:]
         ranks = centered_ranks(perturbed)
