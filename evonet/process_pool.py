@@ -29,9 +29,11 @@ run stops with `WorkerDiedError`.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -64,11 +66,26 @@ class WorkerDiedError(RuntimeError):
 
 
 # ---------------------------------------------------------------------------- in the workers
+def _die_with_parent() -> None:
+    """Workers must not outlive the run: forked, they inherit the main process's
+    stop-flag signal handlers (so SIGTERM would only set a flag nobody reads), and
+    after a kill -9 of the main process they would run on forever."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    if sys.platform.startswith("linux"):
+        parent = os.getppid()
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: killed when the parent dies
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+
 def _init_worker(problem: Problem, log_level: int, all_ready) -> None:
     global _problem, _records, _all_ready
     from threadpoolctl import threadpool_limits
 
     _problem, _all_ready = problem, all_ready
+    _die_with_parent()
     _records = keep_worker_records(log_level)
     # numpy is already loaded (fork, or evonet's imports), so environment variables would
     # come too late.
