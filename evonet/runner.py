@@ -68,6 +68,10 @@ def _execute(config: RunConfig, folder: RunFolder, *, resume: bool, quiet: bool,
         raise RunFolderWriteError(f"{exc} (the last checkpoint is intact: once the folder "
                                   f"is writable, evonet resume {folder.path})") from None
     except Exception as exc:
+        # The traceback goes to run.log only: the terminal gets one line from the CLI.
+        handlers[0].handle(log.makeRecord(log.name, logging.ERROR, __file__, 0, "run failed",
+                                          None, sys.exc_info()))
+        progress.close()
         _try_summary(folder, {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
                               "target": config.text})
         raise

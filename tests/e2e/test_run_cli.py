@@ -1,6 +1,7 @@
 """`evonet run` and `evonet sample` end to end, through the real CLI in a temp folder."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -93,3 +94,18 @@ def test_bad_input_is_one_line_exit_2_and_no_run_folder(tmp_path, args, needle):
     assert needle in lines[0]
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_an_unexpected_failure_is_one_line_exit_1_with_the_traceback_in_run_log(tmp_path):
+    (tmp_path / "failing_fitness.py").write_text(
+        "def boom(logits, targets):\n    raise RuntimeError('kaboom')\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "evonet", "run", "--fitness", "failing_fitness:boom",
+         "--backend", "serial", "--runs-dir", "runs", "--name", "f"], cwd=tmp_path,
+        capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": "."})
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "evonet: failed: RuntimeError: kaboom (rerun with --debug for the traceback)"]
+    folder = tmp_path / "runs" / "f"
+    assert json.loads((folder / "summary.json").read_text())["status"] == "failed"
+    assert "Traceback" in (folder / "run.log").read_text()
