@@ -46,22 +46,32 @@ def diversity(individuals, chunk: int = 256) -> float:
     """Mean L2 distance of the genomes to their centroid, over the finite genomes
     (one NaN genome would otherwise make the centroid, and the log, NaN).
 
-    Computed a chunk of rows at a time: no stacked copy of a large population.
+    Computed a chunk of rows at a time (no stacked copy of a large population),
+    in float32 like the genomes: a diagnostic, not worth float64 temporaries.
     """
     chunks = [slice(start, start + chunk) for start in range(0, len(individuals), chunk)]
-    total, count = 0.0, 0
-    centroid = 0.0
-    for pass_ in ("centroid", "distance"):
-        for rows in chunks:
-            genomes = genome_matrix(individuals[rows])
-            genomes = genomes[np.isfinite(genomes).all(axis=1)]
-            if pass_ == "centroid":
-                centroid = centroid + genomes.sum(axis=0, dtype=np.float64)
-                count += len(genomes)
-            elif count:
-                with np.errstate(over="ignore", invalid="ignore"):
-                    total += float(np.linalg.norm(genomes - centroid / count, axis=1).sum())
-    value = total / count if count else 0.0
+    single = genome_matrix(individuals) if len(chunks) == 1 else None
+
+    def rows(part):
+        genomes = single if single is not None else genome_matrix(individuals[part])
+        return genomes[np.isfinite(genomes).all(axis=1)]
+
+    total = np.zeros(len(individuals[0]), dtype=np.float64)
+    count = 0
+    for part in chunks:
+        genomes = rows(part)
+        total += genomes.sum(axis=0, dtype=np.float64)
+        count += len(genomes)
+    if not count:
+        return 0.0
+    centroid = (total / count).astype(np.float32)
+    distance = 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for part in chunks:
+            genomes = rows(part)
+            genomes -= centroid  # `rows` made a copy
+            distance += float(np.sqrt(np.einsum("ij,ij->i", genomes, genomes)).sum())
+    value = distance / count
     return value if np.isfinite(value) else 0.0
 
 

@@ -52,7 +52,7 @@ class EvolutionStrategy:
         centre = self.centre.astype(np.float32)
         noise = self._eps * np.float32(self.sigma)
         genomes = np.concatenate([centre[None], centre + noise, centre - noise])
-        return [make_individual(g) for g in genomes]
+        return [make_individual(g, copy=False) for g in genomes]  # views of one matrix
 
     def champion(self):
         """The centre as last evaluated: what the loop logs and saves as the best
