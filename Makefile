@@ -29,7 +29,7 @@ test-fast: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check evonet tests benchmarks
+	$(BIN)/ruff check evonet tests
 
 bench: $(VENV)/.installed
 	$(BIN)/evonet bench all

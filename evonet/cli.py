@@ -209,6 +209,7 @@ def cmd_bench(args) -> int:
         if name not in BENCHMARKS:
             raise UsageError(f"unknown benchmark {name!r}; choose one of "
                              f"{', '.join([*BENCHMARKS, 'all'])}")
+    status = EXIT_OK
     for name in names:
         # Each benchmark declares its own options; they are parsed only when it runs.
         module = importlib.import_module(f"evonet.bench.{BENCHMARKS[name]}")
@@ -219,8 +220,8 @@ def cmd_bench(args) -> int:
         options = parser.parse_args(args.options)
         if options.repeats < 1:
             raise UsageError(f"--repeats must be >= 1 (got {options.repeats})")
-        module.run(options)
-    return EXIT_OK
+        status = max(status, module.run(options) or EXIT_OK)
+    return status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -296,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("options", nargs=argparse.REMAINDER,
                        help="--repeats N (default 5) and the benchmark's own options")
     bench.set_defaults(handler=cmd_bench)
+    for subparser in sub.choices.values():  # `evonet run ... --debug` works too
+        subparser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                               help="show tracebacks of failures")
     return parser
 
 

@@ -60,7 +60,9 @@ class ParallelEvaluator(Evaluator, Protocol):
 
 def evaluate_block(problem: Problem, genomes: np.ndarray) -> np.ndarray:
     """`fitness.evaluate` with one BLAS thread on an aligned C-contiguous block, so a
-    row's bits never depend on the machine or on how the population was split."""
+    row's bits do not depend on the backend, the worker count or how the population
+    was split (on one kind of CPU: numpy's float32 `exp` may use other SIMD code on
+    another, so a Dask cluster of mixed CPUs can differ in the last bits)."""
     global _controller
     if _controller is None:  # finding the BLAS libraries costs ~1 ms: once per process
         from threadpoolctl import ThreadpoolController

@@ -131,10 +131,15 @@ class _Loop:
         gen_start = time.perf_counter()
         self.generation += 1
         # DEAP draws from the module-level `random`: give it this run's state for the
-        # generation, and keep that state here for checkpoints.
+        # generation, keep that state here for checkpoints, and give the caller's
+        # state back (a notebook's own `random` is not ours to move).
+        callers_state = random.getstate()
         random.setstate(self.py_random.getstate())
-        individuals = self.algorithm.ask()
-        self.py_random.setstate(random.getstate())
+        try:
+            individuals = self.algorithm.ask()
+        finally:
+            self.py_random.setstate(random.getstate())
+            random.setstate(callers_state)
 
         invalid = [ind for ind in individuals if not ind.fitness.valid]
         eval_start = time.perf_counter()
@@ -242,7 +247,7 @@ class _Loop:
         for record in self.folder.trim_records(log_records):
             self.logbook.record(**record)
         if self.hof:
-            best = self.hof[0]
+            best = self.best()
             self._best_key = best.tobytes()
             indices = generate(self.spec, best, self.task.indices[0], len(self.task.text))
             self.best_text = self.task.decode(indices)

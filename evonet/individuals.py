@@ -49,6 +49,8 @@ def diversity(individuals, chunk: int = 256) -> float:
     Computed a chunk of rows at a time (no stacked copy of a large population),
     in float32 like the genomes: a diagnostic, not worth float64 temporaries.
     """
+    if not individuals:
+        return 0.0
     chunks = [slice(start, start + chunk) for start in range(0, len(individuals), chunk)]
     single = genome_matrix(individuals) if len(chunks) == 1 else None
 

@@ -34,9 +34,10 @@ class StopRequest:
         return self.signal is not None
 
     def _note(self, signum, frame) -> None:
-        if self.signal is not None:
-            print("evonet: stopping: finishing this generation and writing the checkpoint",
-                  file=sys.stderr, flush=True)
+        # Acknowledge at once: a long generation would otherwise look like a hang.
+        again = " (already stopping)" if self.signal is not None else ""
+        print(f"evonet: stopping{again}: finishing this generation and writing the checkpoint",
+              file=sys.stderr, flush=True)
         self.signal = signum
 
 

@@ -137,6 +137,10 @@ class RunFolder:
     def create(cls, runs_dir: Path | str, name: str | None, config: RunConfig) -> RunFolder:
         """Make a new run folder holding `config.toml`; never reuses an existing one."""
         runs_dir = Path(runs_dir)
+        if name is not None and (not name or name in (".", "..") or "/" in name
+                                 or "\\" in name or name.startswith(".")):
+            raise RunFolderError(f"--name must be a plain folder name inside the runs folder "
+                                 f"(got {name!r})")
         try:
             runs_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -132,12 +132,9 @@ def run_resume(run_dir: Path, generations: int | None = None, quiet: bool = Fals
                                  f"{folder.path}'s checkpoint (got {generations})")
         changes = {k: v for k, v in {"generations": generations, "backend": backend,
                                      "workers": workers}.items() if v is not None}
+        config = config.replace(**changes)
+        preflight(config)  # plugins import, dask answers: before the folder changes
         if changes:
-            config = config.replace(**changes)
-            if config.backend == "dask":
-                from .dask_cluster import check_dask
-
-                check_dask(config.scheduler)  # before the config is changed
             folder.write_config(config)
         return _execute(config, folder, resume=True, quiet=quiet,
                         extend=generations is not None)

@@ -182,3 +182,17 @@ def test_es_logs_and_saves_its_centre_as_the_best_network(tmp_path):
     genome, _, meta = folder.load_best()
     assert meta["fitness"] == result.logbook[-1]["centre_fitness"]
     np.testing.assert_array_equal(genome, result.best_genome)
+
+
+def test_resuming_a_finished_es_run_keeps_its_centre_as_the_best(tmp_path):
+    from evonet.runfolder import RunFolder
+
+    config = RunConfig(text="abcabd", algorithm="es", population=10, hidden=4, generations=5,
+                       backend="serial", seed=4)
+    folder = RunFolder.create(tmp_path, "es", config)
+    finished = evolve(config, folder)
+    again = evolve(config, folder, resume=True)
+    assert again.generation == finished.generation
+    assert (again.best_fitness, again.best_text, again.best_accuracy) == (
+        finished.best_fitness, finished.best_text, finished.best_accuracy)
+    np.testing.assert_array_equal(again.best_genome, finished.best_genome)

@@ -67,8 +67,9 @@ def test_interrupted_run(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(runner, "make_progress", progress)
     assert runner.run_new(RunConfig(**UNSOLVED), tmp_path, "r", quiet=True) == 130
     folder = tmp_path / "r"
-    assert capsys.readouterr().err.strip() == \
-        f"interrupted at generation 3; resume with: evonet resume {folder}"
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "evonet: stopping: finishing this generation and writing the checkpoint",
+        f"interrupted at generation 3; resume with: evonet resume {folder}"]
     assert summary(folder) == {"status": "interrupted", "generations": 3,
                                "target": UNSOLVED["text"]}
     assert not (folder / "lock").exists()

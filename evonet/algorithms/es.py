@@ -82,9 +82,21 @@ class EvolutionStrategy:
         }
 
     def state(self) -> dict[str, np.ndarray]:
-        return {"centre": self.centre, **self.optimizer.state()}
+        arrays = {"centre": self.centre, **self.optimizer.state()}
+        if self._centre_evaluated is not None:  # the logged best, restored on resume
+            evaluated = self._centre_evaluated
+            arrays["champion"] = np.asarray(evaluated)
+            arrays["champion_scores"] = np.array([evaluated.fitness.values[0],
+                                                  evaluated.accuracy])
+        return arrays
 
     def load_state(self, arrays: dict[str, np.ndarray]) -> None:
         self.centre = np.array(arrays["centre"], dtype=np.float64)
         self.optimizer.load_state(arrays)
         self.population = []
+        self._centre_evaluated = None
+        if "champion" in arrays:
+            champion = make_individual(arrays["champion"])
+            fitness, accuracy = arrays["champion_scores"]
+            champion.fitness.values, champion.accuracy = (float(fitness),), float(accuracy)
+            self._centre_evaluated = champion

@@ -109,3 +109,30 @@ def test_an_unexpected_failure_is_one_line_exit_1_with_the_traceback_in_run_log(
     folder = tmp_path / "runs" / "f"
     assert json.loads((folder / "summary.json").read_text())["status"] == "failed"
     assert "Traceback" in (folder / "run.log").read_text()
+
+
+def test_resume_with_bad_input_leaves_the_run_folder_untouched(tmp_path, monkeypatch):
+    from evonet.cli import main
+
+    (tmp_path / "my_fitness.py").write_text(
+        "from evonet.fitness import loglik\n\ndef f(logits, targets):\n"
+        "    return loglik(logits, targets)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["run", "--fitness", "my_fitness:f", "--text", "abcabd", "--population", "8",
+                 "--hidden", "3", "--generations", "3", "--backend", "serial", "--quiet",
+                 "--runs-dir", str(tmp_path / "runs"), "--name", "p"]) == 0
+    folder = tmp_path / "runs" / "p"
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    monkeypatch.delitem(sys.modules, "my_fitness")
+    (tmp_path / "my_fitness.py").unlink()
+    assert main(["resume", str(folder), "--generations", "10"]) == 2
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_debug_flag_works_after_the_subcommand_and_names_cannot_escape(tmp_path):
+    done = evonet("run", "--population", "1", "--debug", cwd=tmp_path)
+    assert done.returncode == 2 and "population" in done.stderr
+    escape = evonet("run", "--name", "../outside", "--runs-dir", "runs", "--backend", "serial",
+                    cwd=tmp_path)
+    assert escape.returncode == 2 and "--name" in escape.stderr
+    assert not (tmp_path / "outside").exists()
