@@ -20,8 +20,11 @@ Dask is an extra (`pip install 'evonet[dask]'`): it is imported only here.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
+import threading
 
 import numpy as np
 
@@ -76,6 +79,18 @@ def _announce(level: int):
     return with_records(level, log.info, "dask worker %d ready", os.getpid())
 
 
+@contextlib.contextmanager
+def _sigint_ignored():
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may change signal handlers
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class DaskEvaluator:
     """Evaluate blocks of rows on a Dask cluster.
 
@@ -111,11 +126,15 @@ class DaskEvaluator:
     def warm_up(self) -> None:
         """Start the LocalCluster if needed and send the problem to every worker."""
         if self._client is None:
-            self._cluster = self._distributed.LocalCluster(
-                n_workers=self.workers, threads_per_worker=1, processes=True,
-                # dask serves its HTTP endpoints even without a dashboard: on a free
-                # loopback port, not 8787 which another cluster may hold.
-                host="127.0.0.1", dashboard_address="127.0.0.1:0")
+            # Ctrl-C in a terminal reaches the whole process group: the workers must
+            # leave it to the main process, which finishes the generation and writes a
+            # checkpoint. An ignored SIGINT is inherited by the processes started now.
+            with _sigint_ignored():
+                self._cluster = self._distributed.LocalCluster(
+                    n_workers=self.workers, threads_per_worker=1, processes=True,
+                    # dask serves its HTTP endpoints even without a dashboard: on a free
+                    # loopback port, not 8787 which another cluster may hold.
+                    host="127.0.0.1", dashboard_address="127.0.0.1:0")
             self._client = self._distributed.Client(self._cluster, set_as_default=False)
             log.info("dask LocalCluster of %d workers at %s", self.workers,
                      self._cluster.scheduler_address)
