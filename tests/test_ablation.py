@@ -10,18 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evonet.ablation import (
-    EXACT_LIMIT,
-    Outcome,
-    _normal_p,
-    compare,
-    evaluation_budget,
-    mann_whitney_u,
-    min_p,
-    run_ablation,
-    summarise,
-)
+from evonet.ablation import Outcome, compare, evaluation_budget, run_ablation, summarise
 from evonet.config import RunConfig
+from evonet.stats import EXACT_LIMIT, _normal_p, mann_whitney_u, min_p
 
 
 def brute_force_p(x, y):
