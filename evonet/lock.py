@@ -64,7 +64,7 @@ def acquire(folder: Path | str) -> FolderLock:
                 os.close(fd)
                 raise RunFolderError(f"cannot lock {path}: {exc.strerror}") from None
             owner = _read_pid(fd)
-            if owner is not None and not _alive(owner):
+            if owner is not None and not pid_alive(owner):
                 _unlink_if_same(path, fd)  # held only by orphans of a dead owner
                 os.close(fd)
                 continue
@@ -88,10 +88,11 @@ def _read_pid(fd: int) -> int | None:
         return None
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this PID exists (signal 0 probes without signalling)."""
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):
         return False
     except PermissionError:  # exists, owned by someone else
         return True

@@ -14,7 +14,6 @@ raising, so that one bad folder never hides the others in a listing.
 from __future__ import annotations
 
 import math
-import os
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .config import ConfigError, RunConfig
+from .lock import pid_alive
 from .runfolder import CONFIG, LOCK, RunFolder, RunFolderError
 
 # Statuses written to summary.json by the runner, then the ones only a reader can tell.
@@ -269,17 +269,8 @@ def lock_alive(path: Path) -> bool | None:
     if not digits:
         return None
     pid = int(digits[0])
-    if pid <= 0:
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, owned by someone else
-        return True
-    except OverflowError:
-        return False
-    return True
+    # PID, not flock: probing the lock could make a run starting this instant fail.
+    return pid_alive(pid) if pid > 0 else None
 
 
 def list_runs(runs_dir: Path | str = "runs") -> list[Run]:
