@@ -108,9 +108,12 @@ def cx_none(ind1, ind2):
 def mut_gaussian(ind, *, rng: np.random.Generator, sigma, indpb: float):
     """Add N(0, sigma^2) noise to each gene with probability `indpb` (`sigma`
     may be one value per row)."""
-    mask = rng.random(ind.shape) < indpb
+    mask = rng.random(ind.shape, dtype=np.float32) < indpb
     noise = rng.standard_normal(int(mask.sum()), dtype=np.float32)
-    ind[mask] += _per_row(sigma, ind)[mask] * noise
+    if np.ndim(sigma) == 0:  # the common case: skip broadcasting sigma to every gene
+        ind[mask] += np.float32(sigma) * noise
+    else:
+        ind[mask] += _per_row(sigma, ind)[mask] * noise
     return (ind,)
 
 

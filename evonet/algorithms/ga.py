@@ -32,9 +32,10 @@ def _apply(operator, *individuals):
                 ind.sigma = new.sigma
 
 
-# Rows varied per operator call: amortises Python overhead while keeping the
-# operators' temporaries (float64 random masks) small for large genomes.
-VARIATION_CHUNK = 32
+# Genes varied per operator call: whole small populations in one call (Python
+# overhead per generation), a few rows at a time for large genomes (the
+# operators' random masks stay a few MB).
+VARIATION_GENES = 1 << 18
 
 
 class GeneticAlgorithm:
@@ -120,9 +121,9 @@ class GeneticAlgorithm:
         if getattr(self._crossover, "batched", False):
             # A chunk of pairs per call: few Python calls, and temporaries (random
             # masks) stay small even for populations of large genomes.
-            for start in range(0, len(first), VARIATION_CHUNK):
-                one = first[start:start + VARIATION_CHUNK]
-                two = second[start:start + VARIATION_CHUNK]
+            step = max(1, VARIATION_GENES // genomes.shape[1])
+            for start in range(0, len(first), step):
+                one, two = first[start:start + step], second[start:start + step]
                 left, right = genomes[one], genomes[two]  # fancy indexing copies
                 self.toolbox.mate(left, right)
                 changed[one] = (left != genomes[one]).any(axis=1)
@@ -141,8 +142,9 @@ class GeneticAlgorithm:
         `sigmas`, the L2 distance each row moved in `steps`, and whether it changed
         at all in `changed` (compared exactly: a NaN gene is a change, NaN > 0 is not)."""
         if getattr(self._mutation, "batched", False):
-            for start in range(0, len(rows), VARIATION_CHUNK):
-                chunk = rows[start:start + VARIATION_CHUNK]
+            step = max(1, VARIATION_GENES // genomes.shape[1])
+            for start in range(0, len(rows), step):
+                chunk = rows[start:start + step]
                 batch = genomes[chunk].view(GenomeBatch)  # a copy: genomes[chunk] is "before"
                 batch.sigma = sigmas[chunk]
                 self.toolbox.mutate(batch)
