@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 
 BENCHMARKS = {"hello": "hello", "cma": "cma", "parallel": "parallel", "kernel": "kernel",
-              "algorithms": "algorithms", "texts": "texts"}
+              "algorithms": "algorithms", "texts": "texts", "memory": "memory"}
 
 
 def median_time(func: Callable[[], object], repeats: int) -> tuple[float, list[float]]:
