@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import threading
-import time
 from multiprocessing.shared_memory import SharedMemory
 from pathlib import Path
 
@@ -90,21 +88,6 @@ def test_a_worker_killed_between_generations_does_not_change_scores():
             np.testing.assert_array_equal(evaluator(genomes), evaluate_block(problem, genomes))
 
 
-def kill_when_waiting(pid_file: Path) -> threading.Thread:
-    """A thread that SIGKILLs the worker as soon as it announces itself in `pid_file`."""
-
-    def watch():
-        deadline = time.monotonic() + 60
-        while not pid_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.005)
-        if pid_file.exists():
-            os.kill(int(pid_file.read_text()), signal.SIGKILL)
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    return thread
-
-
 def test_a_worker_killed_mid_block_is_replaced_and_its_block_evaluated_again(
         fault_plugins, monkeypatch, tmp_path, caplog):
     trigger = tmp_path / "wait-for-kill"
@@ -115,7 +98,7 @@ def test_a_worker_killed_mid_block_is_replaced_and_its_block_evaluated_again(
         evaluator.warm_up()
         before = evaluator.pids()
         trigger.touch()
-        watcher = kill_when_waiting(tmp_path / "wait-for-kill.pid")
+        watcher = fault_plugins.kill_when_announced(tmp_path / "wait-for-kill.pid")
         with caplog.at_level(logging.WARNING, logger="evonet"):
             scores = evaluator(genomes)
         watcher.join()

@@ -10,7 +10,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 import time
+from pathlib import Path
 
 from evonet.fitness import loglik
 
@@ -53,3 +55,19 @@ def loglik_or_die(logits, targets):
     if _in_worker() and always and os.path.exists(always):
         os.kill(os.getpid(), signal.SIGKILL)
     return loglik(logits, targets)
+
+
+def kill_when_announced(pid_file: Path, timeout: float = 120) -> threading.Thread:
+    """A thread that SIGKILLs the worker as soon as it writes its pid to `pid_file`
+    (the worker then waits mid-block): synchronised on that file, not on a sleep."""
+
+    def watch():
+        deadline = time.monotonic() + timeout
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if pid_file.exists():
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread

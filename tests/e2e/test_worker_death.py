@@ -7,10 +7,6 @@ only ever kills pool workers and otherwise scores like `loglik`.
 
 from __future__ import annotations
 
-import os
-import signal
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -52,26 +48,13 @@ def touch_at(generation: int, path: Path):
     return on_record
 
 
-def kill_when_announced(pid_file: Path) -> threading.Thread:
-    """SIGKILL the worker that writes its pid to `pid_file` (it then waits mid-block)."""
-    def watch():
-        deadline = time.monotonic() + 120
-        while not pid_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.005)
-        if pid_file.exists():
-            os.kill(int(pid_file.read_text()), signal.SIGKILL)
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    return thread
-
-
 def test_worker_sigkilled_mid_generation_ends_like_an_undisturbed_run(
         tmp_path, faults, undisturbed, monkeypatch, caplog):
     trigger = tmp_path / "wait-for-kill"
     monkeypatch.setenv(faults.WAIT_FOR_KILL, str(trigger))
     config = RunConfig(**SETTINGS, backend="process", workers="2")
     folder = RunFolder.create(tmp_path, "killed", config)
-    watcher = kill_when_announced(tmp_path / "wait-for-kill.pid")
+    watcher = faults.kill_when_announced(tmp_path / "wait-for-kill.pid")
     with caplog.at_level("WARNING", logger="evonet"):
         evolve(config, folder, on_record=touch_at(3, trigger))
     watcher.join()
