@@ -32,7 +32,7 @@ from .algorithms import make_algorithm
 from .config import RunConfig
 from .evaluation import make_evaluator
 from .fitness import Problem
-from .individuals import diversity, genome_matrix, make_individual
+from .individuals import diversity, genome_matrix, make_individual, rows_of
 from .interrupts import stop_requests
 from .network import NetworkSpec, generate
 from .runfolder import CHECKPOINT, RunFolder, RunFolderError, load_npz, save_npz
@@ -141,9 +141,10 @@ class _Loop:
             self.py_random.setstate(random.getstate())
             random.setstate(callers_state)
 
-        invalid = [ind for ind in individuals if not ind.fitness.valid]
+        invalid_rows = [i for i, ind in enumerate(individuals) if not ind.fitness.valid]
+        invalid = [individuals[i] for i in invalid_rows]
         eval_start = time.perf_counter()
-        scores = evaluator(genome_matrix(invalid)) if invalid else np.zeros((0, 2))
+        scores = evaluator(rows_of(individuals, invalid_rows)) if invalid else np.zeros((0, 2))
         eval_s = time.perf_counter() - eval_start
         for ind, (fit, correct) in zip(invalid, scores):
             ind.fitness.values = (float(fit),)

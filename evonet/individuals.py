@@ -34,6 +34,39 @@ def make_individual(genome: np.ndarray, sigma: float | None = None, *,
     return ind
 
 
+class Generation(list):
+    """A generation's individuals that are, in order, the rows of one `(n, D)` float32
+    matrix, `genomes` (each individual a view of its row): the loop reads that
+    matrix for evaluation and diagnostics instead of stacking the rows again."""
+
+    genomes: np.ndarray
+
+
+def generation(genomes: np.ndarray, sigmas=None) -> Generation:
+    """Individuals viewing the rows of the float32 matrix `genomes` (not copied), with
+    unset fitness and step sizes `sigmas` (one per row; NaN or None: none)."""
+    if sigmas is None:
+        sigmas = [None] * len(genomes)
+    individuals = Generation(
+        make_individual(genome, None if sigma is None or np.isnan(sigma) else float(sigma),
+                        copy=False)
+        for genome, sigma in zip(genomes, sigmas))
+    individuals.genomes = genomes
+    return individuals
+
+
+def rows_of(individuals, rows: list[int]) -> np.ndarray:
+    """The genomes of `individuals[i] for i in rows` as one `(len(rows), D)` float32
+    matrix, to read only: a view of the generation's matrix when `individuals` is a
+    `Generation` and `rows` are consecutive (no copy of the population), else a copy."""
+    genomes = getattr(individuals, "genomes", None)
+    if genomes is None:
+        return genome_matrix([individuals[i] for i in rows])
+    if rows and rows[-1] - rows[0] == len(rows) - 1:  # sorted and unique: consecutive
+        return genomes[rows[0]:rows[-1] + 1]
+    return genomes[rows]
+
+
 def genome_matrix(individuals) -> np.ndarray:
     """Stack individuals into a plain `(n, D)` float32 array (cheap to pickle, unlike them)."""
     if not individuals:
@@ -52,11 +85,13 @@ def diversity(individuals, chunk: int = 256) -> float:
     if not individuals:
         return 0.0
     chunks = [slice(start, start + chunk) for start in range(0, len(individuals), chunk)]
-    single = genome_matrix(individuals) if len(chunks) == 1 else None
+    matrix = getattr(individuals, "genomes", None)  # a Generation's: no stacking needed
+    if matrix is None and len(chunks) == 1:
+        matrix = genome_matrix(individuals)
 
     def rows(part):
-        genomes = single if single is not None else genome_matrix(individuals[part])
-        return genomes[np.isfinite(genomes).all(axis=1)]
+        genomes = matrix[part] if matrix is not None else genome_matrix(individuals[part])
+        return genomes[np.isfinite(genomes).all(axis=1)]  # boolean indexing copies
 
     total = np.zeros(len(individuals[0]), dtype=np.float64)
     count = 0

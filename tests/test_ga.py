@@ -89,3 +89,19 @@ def test_diagnostics_report_what_mutation_did(mutation):
     off = config.replace(mutation="none")
     *_, diagnostics = evaluated_generation(off, generations=2)
     assert diagnostics["mutated_fraction"] == 0.0 and diagnostics["mean_step"] == 0.0
+
+
+@pytest.mark.parametrize("mutation", ["gaussian", "self_adaptive", "point"])
+def test_a_generation_is_one_matrix_and_asking_leaves_the_parents_untouched(mutation):
+    config = RunConfig(population=14, hidden=4, elite=3, mutation=mutation, backend="serial")
+    ga, _, _, _, _ = evaluated_generation(config, generations=2)
+    before = [ind.copy() for ind in ga.population]
+    sigmas = [ind.sigma for ind in ga.population]
+    children = ga.ask()
+    for ind, copy, sigma in zip(ga.population, before, sigmas):
+        np.testing.assert_array_equal(ind, copy)
+        assert ind.sigma == sigma
+    # The loop reads the generation's matrix instead of the rows: they must agree.
+    np.testing.assert_array_equal(children.genomes, np.stack(children))
+    children.genomes[:, 0] += 1.0
+    assert all(ind[0] == row[0] for ind, row in zip(children, children.genomes))

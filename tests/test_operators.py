@@ -133,3 +133,19 @@ def test_bind_passes_only_the_keywords_a_user_operator_names():
 
     bind(my_mutation, {**AVAILABLE, "rng": "R"})(np.zeros(3))
     assert seen == {"rng": "R", "sigma": 0.3}
+
+
+@pytest.mark.parametrize("sigma", [0.3, np.array([0.1, 1.0, 3.0])])
+def test_gaussian_mutation_of_a_strided_view_lands_in_the_array_it_views(sigma):
+    # A non-contiguous batch (every other column) cannot be flattened into a view:
+    # the mutation must still write into the caller's array, at the same genes and with
+    # the same values as on a contiguous copy drawn from the same random stream.
+    whole = np.random.default_rng(0).normal(size=(3, 2 * SPEC.size)).astype(np.float32)
+    strided = whole[:, ::2]
+    contiguous = strided.copy()
+    mutate = MUTATIONS["gaussian"]
+    mutate(strided, rng=np.random.default_rng(5), sigma=sigma, indpb=0.5)
+    mutate(contiguous, rng=np.random.default_rng(5), sigma=sigma, indpb=0.5)
+    np.testing.assert_array_equal(whole[:, ::2], contiguous)
+    assert np.count_nonzero(contiguous != np.random.default_rng(0).normal(
+        size=(3, 2 * SPEC.size)).astype(np.float32)[:, ::2]) > 0

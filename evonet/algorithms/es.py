@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..individuals import fitness_array, make_individual
+from ..individuals import fitness_array, generation, make_individual
 from ..network import NetworkSpec, init_genomes
 from .blas import single_thread
 from .optimizers import Optimizer
@@ -52,7 +52,7 @@ class EvolutionStrategy:
         centre = self.centre.astype(np.float32)
         noise = self._eps * np.float32(self.sigma)
         genomes = np.concatenate([centre[None], centre + noise, centre - noise])
-        return [make_individual(g, copy=False) for g in genomes]  # views of one matrix
+        return generation(genomes)
 
     def champion(self):
         """The centre as last evaluated: what the loop logs and saves as the best

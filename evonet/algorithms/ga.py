@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from deap import base, tools
 
-from ..individuals import fitness_array, genome_matrix, make_individual
+from ..individuals import fitness_array, generation, genome_matrix, make_individual
 from ..network import NetworkSpec, init_genomes
 from ..operators import GenomeBatch, bind, crossover, mutation
 
@@ -70,18 +70,21 @@ class GeneticAlgorithm:
 
     # ------------------------------------------------------------------ ask / tell
     def ask(self) -> list:
-        if not self.population:
-            sigma = self.config.sigma if self.config.mutation == "self_adaptive" else None
-            genomes = init_genomes(self.spec, self.config.population, self.rng)
-            return [make_individual(g, sigma) for g in genomes]
-
         cfg, toolbox = self.config, self.toolbox
-        elites = [toolbox.clone(ind) for ind in tools.selBest(self.population, cfg.elite)]
+        if not self.population:
+            sigmas = [cfg.sigma if cfg.mutation == "self_adaptive" else None] * cfg.population
+            return generation(init_genomes(self.spec, cfg.population, self.rng), sigmas)
+
+        elites = tools.selBest(self.population, cfg.elite)
         # DEAP's selection draws from Python's `random`, seeded and checkpointed with the run.
         parents = toolbox.select(self.population, cfg.population - cfg.elite)
+        # The whole next generation in one matrix, elites first: children are varied in
+        # place in its rows, and the loop evaluates them without stacking them again.
+        matrix = np.empty((len(elites) + len(parents), self.spec.size), dtype=np.float32)
+        np.stack(elites + parents, out=matrix)  # a copy: the parents stay untouched
+        genomes = matrix[len(elites):]
         n = len(parents)
-        genomes = genome_matrix(parents)  # a copy: the parents stay untouched
-        sigmas = np.array([np.nan if p.sigma is None else p.sigma for p in parents])
+        sigmas = np.array([np.nan if p.sigma is None else p.sigma for p in elites + parents])
         parent_fitness = fitness_array(parents)
 
         first = np.arange(0, n - 1, 2)
@@ -100,19 +103,20 @@ class GeneticAlgorithm:
 
         mutated = self.rng.random(n) < cfg.mutpb
         steps, mut_changed = np.zeros(n), np.zeros(n, dtype=bool)
-        self._mutate(genomes, sigmas, np.flatnonzero(mutated), steps, mut_changed)
+        self._mutate(genomes, sigmas[len(elites):], np.flatnonzero(mutated), steps,
+                     mut_changed)
 
-        children = []
-        for genome, sigma, parent, touched in zip(genomes, sigmas, parents, crossed | mutated):
-            child = make_individual(genome, None if np.isnan(sigma) else float(sigma),
-                                    copy=False)
-            if not touched:  # an unchanged copy keeps its parent's fitness: no re-evaluation
-                child.fitness.values, child.accuracy = parent.fitness.values, parent.accuracy
-            children.append(child)
+        individuals = generation(matrix, sigmas)
+        # Elites and children no operator touched keep their parent's fitness: no
+        # re-evaluation.
+        kept = np.concatenate([np.ones(len(elites), dtype=bool), ~(crossed | mutated)])
+        for ind, parent, keep in zip(individuals, elites + parents, kept):
+            if keep:
+                ind.fitness.values, ind.accuracy = parent.fitness.values, parent.accuracy
         self._pending = {"elites": len(elites), "mutated": mutated, "steps": steps,
                          "mut_changed": mut_changed, "cx_changed": cx_changed,
                          "best_parent": best_parent}
-        return elites + children
+        return individuals
 
     def _cross(self, genomes: np.ndarray, first: np.ndarray, second: np.ndarray,
                changed: np.ndarray) -> None:
