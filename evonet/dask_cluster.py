@@ -6,6 +6,30 @@ of single-threaded worker processes on 127.0.0.1 and stops it at the end. The
 `Problem` is scattered to every worker once (`broadcast=True`); each generation
 one contiguous block of rows per worker thread is mapped over the cluster.
 
+How the rows reach the workers (`transport`):
+
+- `auto`: workers on this host read them from one shared-memory segment that this
+  process fills each generation (the same idea as `process_pool.py`): a task carries
+  only (segment name, token, shape, start, stop). Scattering the ~25 MB matrix of a
+  large population over loopback TCP instead (serialise, send, deserialise) cost
+  ~40-80 ms a generation and most of the speedup. Which workers can read the
+  segment is found by a probe, not guessed from host names: at warm-up, and for
+  each worker that joins later, the worker tries to map the segment and check its
+  random token. Each shared-memory task is pinned to such a worker; the other
+  workers (other hosts) get their blocks by scatter, so a multi-machine cluster
+  works as before.
+- `scatter`: every block is scattered, as a cluster of other machines needs.
+
+Shared-memory tasks are pinned loosely (`allow_other_workers=True`): if their worker
+dies, Dask runs them elsewhere instead of waiting forever for a worker of that
+address. A task that lands where the segment cannot be read returns None, and its
+block is sent again by scatter; evaluation is deterministic, so nothing changes.
+
+Workers map the segment without registering it with a resource tracker: before
+Python 3.13 attaching a `SharedMemory` registers it with the attaching process's
+tracker, which unlinks it when that process exits (bpo-38119), taking the segment
+from under the run when a worker started by `dask worker` stops.
+
 Dask replaces a dead worker itself and reschedules its task; a task whose workers
 keep dying (`distributed.scheduler.allowed-failures`, 3 by default) fails with
 `KilledWorker`, turned into `WorkerDiedError`.
@@ -22,9 +46,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import mmap
 import os
 import signal
 import threading
+from multiprocessing.shared_memory import SharedMemory
 
 import numpy as np
 
@@ -37,6 +63,11 @@ from .worker_log import replay, with_records
 log = logging.getLogger("evonet")
 
 CONNECT_TIMEOUT_S = 5
+TRANSPORTS = ("auto", "scatter")
+# Bytes before the genome rows in the shared segment: its token first; 64 keeps the
+# rows as aligned as a fresh numpy array.
+HEADER = 64
+TOKEN_BYTES = 16
 
 
 def _distributed():
@@ -71,12 +102,105 @@ def _connect(distributed, address: str):
         raise ConfigError(f"cannot reach dask scheduler {address}: {reason}") from None
 
 
+# ---------------------------------------------------------------------------- in the workers
+# The segment this worker process has mapped: (name, owner, buffer). One per process,
+# shared by its threads: mapped once per segment, not once per task.
+_mapped: tuple[str, object, object] | None = None
+_mapped_lock = threading.Lock()
+
+
+def _map_segment(name: str) -> tuple[object, object]:
+    """(owner, read-only buffer) of the shared segment `name`, registered with no
+    resource tracker. Raises OSError if this host has no such segment."""
+    try:
+        import _posixshmem  # what SharedMemory itself uses on POSIX systems
+    except ImportError:  # Windows: named mappings, and no resource tracker to fear
+        segment = SharedMemory(name=name)
+        return segment, segment.buf
+    fd = _posixshmem.shm_open("/" + name, os.O_RDONLY, mode=0o600)
+    try:
+        return None, mmap.mmap(fd, os.fstat(fd).st_size, access=mmap.ACCESS_READ)
+    finally:
+        os.close(fd)  # the mapping stays valid without it
+
+
+def _shared_rows(name: str, token: bytes, shape: tuple[int, int], start: int,
+                 stop: int) -> np.ndarray | None:
+    """Rows start:stop of the genome matrix in segment `name`, read in place; None
+    when this worker cannot see that segment (another host) or it is not ours."""
+    global _mapped
+    with _mapped_lock:
+        if _mapped is None or _mapped[0] != name:
+            try:
+                # The previous mapping is dropped, not closed: another thread may
+                # still read from it; it is unmapped when its last array goes.
+                _mapped = (name, *_map_segment(name))
+            except OSError:
+                return None
+        buffer = _mapped[2]
+    count = shape[0] * shape[1]
+    if len(buffer) < HEADER + 4 * count or bytes(buffer[:TOKEN_BYTES]) != token:
+        return None
+    return np.frombuffer(buffer, np.float32, count, offset=HEADER).reshape(shape)[start:stop]
+
+
+def _probe(name: str, token: bytes) -> bool:
+    """True if this worker can read the segment `name` holding `token`."""
+    return _shared_rows(name, token, (0, 0), 0, 0) is not None
+
+
+def _detach() -> None:
+    global _mapped
+    with _mapped_lock:
+        _mapped = None
+
+
 def _evaluate_task(level: int, problem: Problem, genomes: np.ndarray):
+    return with_records(level, evaluate_block, problem, genomes)
+
+
+def _evaluate_shared(level: int, problem: Problem, name: str, token: bytes,
+                     shape: tuple[int, int], start: int, stop: int):
+    genomes = _shared_rows(name, token, shape, start, stop)
+    if genomes is None:
+        return None  # ran where the segment is out of reach: the caller scatters the block
     return with_records(level, evaluate_block, problem, genomes)
 
 
 def _announce(level: int):
     return with_records(level, log.info, "dask worker %d ready", os.getpid())
+
+
+# ---------------------------------------------------------------------------- in the main process
+class SharedGenomes:
+    """The genome matrix in one shared-memory segment of this process, grown when a
+    matrix outgrows it and reused otherwise; a fresh random token in its header tells
+    a reader that this is the segment it was sent (not one of that name elsewhere)."""
+
+    def __init__(self):
+        self._segment: SharedMemory | None = None
+        self.token = b""
+
+    @property
+    def name(self) -> str:
+        return self._segment.name
+
+    def reserve(self, nbytes: int) -> None:
+        if self._segment is None or self._segment.size < HEADER + nbytes:
+            self.close()
+            self._segment = SharedMemory(create=True, size=HEADER + nbytes)
+            self.token = os.urandom(TOKEN_BYTES)  # not the run's RNG: only names a segment
+            self._segment.buf[:TOKEN_BYTES] = self.token
+
+    def write(self, genomes: np.ndarray) -> None:
+        self.reserve(genomes.nbytes)
+        np.ndarray(genomes.shape, np.float32, self._segment.buf, HEADER)[:] = genomes
+
+    def close(self) -> None:
+        if self._segment is not None:
+            self._segment.close()
+            self._segment.unlink()
+            self._segment = None
 
 
 @contextlib.contextmanager
@@ -91,6 +215,19 @@ def _sigint_ignored():
         signal.signal(signal.SIGINT, previous)
 
 
+@contextlib.contextmanager
+def _quiet_shutdown():
+    """Dask's INFO lines on closing a client and cluster (clients removed, nannies
+    closing, "Lost all workers") are routine: only warnings and errors get through."""
+    logger = logging.getLogger("distributed")
+    previous = logger.level
+    logger.setLevel(max(previous, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
+
+
 class DaskEvaluator:
     """Evaluate blocks of rows on a Dask cluster.
 
@@ -100,6 +237,8 @@ class DaskEvaluator:
             `CONNECT_TIMEOUT_S` seconds); empty starts a LocalCluster.
         workers: LocalCluster worker processes, and the number of blocks; None: one per
             CPU (LocalCluster) or per worker thread of the cluster joined.
+        transport: `auto` (shared memory for workers on this host, scatter for the
+            others) or `scatter` (every block scattered).
 
     Raises:
         ConfigError: dask is not installed, or the scheduler does not answer.
@@ -107,10 +246,19 @@ class DaskEvaluator:
 
     name = "dask"
 
-    def __init__(self, problem: Problem, scheduler: str = "", workers: int | None = None):
+    def __init__(self, problem: Problem, scheduler: str = "", workers: int | None = None,
+                 transport: str = "auto"):
+        if transport not in TRANSPORTS:
+            raise ValueError(f"unknown transport {transport!r}; choose one of {TRANSPORTS}")
         self._distributed = _distributed()
         self.problem, self.scheduler, self._workers = problem, scheduler, workers
+        self.transport = transport
         self._client = self._cluster = self._problem_future = None
+        self._shared: SharedGenomes | None = None
+        self.shared_workers: set[str] = set()  # addresses that passed the probe
+        self._probed: set[str] = set()
+        self._alive: set[str] = set()
+        self.sent = {"shared": 0, "scatter": 0}  # blocks evaluated by each transport
         if scheduler:
             self._client = _connect(self._distributed, scheduler)
 
@@ -124,7 +272,8 @@ class DaskEvaluator:
         return available_cpus()
 
     def warm_up(self) -> None:
-        """Start the LocalCluster if needed and send the problem to every worker."""
+        """Start the LocalCluster if needed, send the problem to every worker, and find
+        the workers that can read this host's shared memory."""
         if self._client is None:
             # Ctrl-C in a terminal reaches the whole process group: the workers must
             # leave it to the main process, which finishes the generation and writes a
@@ -142,34 +291,117 @@ class DaskEvaluator:
             for _, records in self._client.run(_announce, log.getEffectiveLevel()).values():
                 replay(records)
             self._problem_future = self._client.scatter(self.problem, broadcast=True)
+            if self.transport == "auto":
+                self._shared = SharedGenomes()
+                self._shared.reserve(0)
+                threads = self._client.nthreads()
+                self._probe(threads)
+                log.info("dask workers reading genomes from this host's shared memory: "
+                         "%d of %d", len(self.shared_workers), len(threads))
+
+    def _probe(self, threads: dict[str, int]) -> None:
+        """Probe the workers not probed yet; remember those that can read the segment."""
+        self._alive = set(threads)
+        new = sorted(self._alive - self._probed)
+        if not new:
+            return
+        # A worker that died since nthreads() answered is an error here, not a failure.
+        answers = self._client.run(_probe, self._shared.name, self._shared.token,
+                                   workers=new, on_error="return")
+        self._probed.update(new)
+        self.shared_workers.update(address for address, ok in answers.items() if ok is True)
+
+    def _placement(self, blocks: int) -> list[str | None]:
+        """For each block, the worker that reads it from shared memory, or None: scatter.
+        Blocks go round the threads of the live workers, so each gets its share."""
+        if self._shared is None:
+            return [None] * blocks
+        threads = self._client.nthreads()
+        gone = self._alive - set(threads)
+        if gone:
+            log.warning("dask workers left the cluster (died or retired): %s",
+                        ", ".join(sorted(gone)))
+        self._probe(threads)
+        slots = [address for address, count in sorted(threads.items()) for _ in range(count)]
+        if not slots:  # no worker right now: Dask waits for one; scatter does too
+            return [None] * blocks
+        placed = [slots[index % len(slots)] for index in range(blocks)]
+        return [address if address in self.shared_workers else None for address in placed]
 
     def __call__(self, genomes: np.ndarray) -> np.ndarray:
         genomes = np.ascontiguousarray(genomes, dtype=np.float32)
         if len(genomes) == 0:
             return np.zeros((0, 2))
         self.warm_up()
-        blocks = [genomes[start:stop] for start, stop in split_rows(len(genomes), self.workers)]
+        blocks = split_rows(len(genomes), self.workers)
+        placement = self._placement(len(blocks))
+        level = log.getEffectiveLevel()
+        futures: dict[int, object] = {}
+        if any(placement):
+            self._shared.write(genomes)
+            for index, address in enumerate(placement):
+                if address is not None:
+                    start, stop = blocks[index]
+                    futures[index] = self._client.submit(
+                        _evaluate_shared, level, self._problem_future, self._shared.name,
+                        self._shared.token, genomes.shape, start, stop, workers=[address],
+                        allow_other_workers=True, pure=False)
+        others = [index for index, address in enumerate(placement) if address is None]
+        futures.update(self._scatter(genomes, blocks, others, level))
+        results = self._gather(futures)
+        missed = [index for index, result in results.items() if result is None]
+        if missed:
+            log.info("%d dask blocks ran where shared memory is out of reach; scattering "
+                     "them", len(missed))
+            results.update(self._gather(self._scatter(genomes, blocks, missed, level)))
+        self.sent["shared"] += len(futures) - len(others) - len(missed)
+        self.sent["scatter"] += len(others) + len(missed)
+        ordered = [results[index] for index in range(len(blocks))]
+        for _, records in ordered:
+            replay(records)
+        return np.concatenate([scores for scores, _ in ordered])
+
+    def _scatter(self, genomes: np.ndarray, blocks: list[tuple[int, int]],
+                 indices: list[int], level: int) -> dict[int, object]:
+        """Futures of the blocks at `indices`, their rows scattered to the workers."""
+        if not indices:
+            return {}
+        # To the workers shared memory cannot reach, if any; else anywhere.
+        targets = sorted(self._alive - self.shared_workers) or None
         # Scattered blocks go straight to the workers (spread over them), not through the
         # scheduler inside the task graph; each task then runs where its block is.
-        remote = self._client.scatter(blocks, hash=False)
-        futures = self._client.map(_evaluate_task, [log.getEffectiveLevel()] * len(blocks),
-                                   [self._problem_future] * len(blocks), remote, pure=False)
+        remote = self._client.scatter([genomes[slice(*blocks[index])] for index in indices],
+                                      hash=False, workers=targets)
+        futures = self._client.map(_evaluate_task, [level] * len(indices),
+                                   [self._problem_future] * len(indices), remote, pure=False)
+        return dict(zip(indices, futures))
+
+    def _gather(self, futures: dict[int, object]) -> dict[int, object]:
         try:
-            results = self._client.gather(futures)
+            results = self._client.gather(list(futures.values()))
         except self._distributed.KilledWorker as exc:
             raise WorkerDiedError(f"dask workers kept dying on one block: {exc}") from None
-        for _, records in results:
-            replay(records)
-        return np.concatenate([scores for scores, _ in results])
+        return dict(zip(futures, results))
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-        if self._cluster is not None:
-            self._cluster.close()
-            self._cluster = None
+        with _quiet_shutdown():
+            if self._client is not None:
+                if self._cluster is None and self.shared_workers:
+                    # Workers of a cluster that outlives this run would keep the unlinked
+                    # segment mapped until their next run: let it go now.
+                    with contextlib.suppress(Exception):
+                        self._client.run(_detach, workers=sorted(self.shared_workers),
+                                         on_error="ignore")
+                self._client.close()
+                self._client = None
+            if self._cluster is not None:
+                self._cluster.close()
+                self._cluster = None
+        if self._shared is not None:
+            self._shared.close()
+            self._shared = None
         self._problem_future = None
+        self.shared_workers, self._probed, self._alive = set(), set(), set()
 
     def __enter__(self):
         return self

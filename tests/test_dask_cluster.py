@@ -1,18 +1,32 @@
-"""Dask evaluator without a cluster: the extra missing, bad addresses, lazy start.
+"""Dask evaluator: the extra missing, bad addresses, lazy start; and on a LocalCluster of its
+own, serial bits through shared memory and through scatter, the fallback to scatter for
+workers that cannot read this host's shared memory, and no leaked or vanished segments.
 
-(Evaluation on a real LocalCluster is in tests/e2e/test_backends.py, which starts one.)
+(Whole runs on a LocalCluster are in tests/e2e/test_backends.py.)
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+import textwrap
+from pathlib import Path
 
+import numpy as np
 import pytest
-from test_evaluation import make_problem
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_evaluation import LONG_TEXT, make_problem
 
 from evonet.config import ConfigError, RunConfig
-from evonet.dask_cluster import DaskEvaluator, check_dask
-from evonet.evaluation import make_evaluator
+from evonet.dask_cluster import HEADER, DaskEvaluator, SharedGenomes, check_dask
+from evonet.evaluation import evaluate_block, make_evaluator
+from evonet.network import init_genomes
+
+pytestmark = pytest.mark.timeout(120)  # a lost block must fail, never hang
+
+needs_dev_shm = pytest.mark.skipif(not os.path.isdir("/dev/shm"), reason="POSIX shm in /dev/shm")
 
 
 def test_missing_dask_extra_is_a_config_error_saying_how_to_install(monkeypatch):
@@ -34,3 +48,236 @@ def test_local_cluster_is_started_only_when_first_needed():
     assert evaluator._cluster is None and evaluator._client is None
     assert evaluator.workers == 2
     evaluator.close()
+
+
+def test_unknown_transport_is_refused():
+    with pytest.raises(ValueError, match="unknown transport"):
+        DaskEvaluator(make_problem(), "", workers=2, transport="carrier pigeon")
+
+
+# ---------------------------------------------------------------------------- shared segment
+def segment_exists(name: str) -> bool:
+    # Not SharedMemory(name=...): before Python 3.13 that registers the segment with this
+    # process's resource tracker, which would then unlink it at exit.
+    return os.path.exists(f"/dev/shm/{name}")
+
+
+@needs_dev_shm
+def test_shared_genomes_grow_when_needed_reuse_otherwise_and_unlink_on_close():
+    shared = SharedGenomes()
+    shared.reserve(0)
+    first, token = shared.name, shared.token
+    genomes = np.arange(12, dtype=np.float32).reshape(3, 4)
+    shared.write(genomes)  # 48 bytes more than reserved: a new segment, a new token
+    grown = shared.name
+    assert grown != first and shared.token != token and not segment_exists(first)
+    shared.write(genomes[:2] + 1)  # fits: the same segment
+    assert shared.name == grown
+    view = np.ndarray((2, 4), np.float32, shared._segment.buf, HEADER)
+    np.testing.assert_array_equal(view, genomes[:2] + 1)
+    del view
+    shared.close()
+    assert not segment_exists(grown)
+
+
+@needs_dev_shm
+def test_a_reader_process_that_exits_leaves_the_segment_alone():
+    # A process of its own, with its own resource tracker, like a worker started by
+    # `dask worker`: before Python 3.13, attaching with SharedMemory(name=...) would have
+    # that tracker unlink the segment when the process exits.
+    shared = SharedGenomes()
+    genomes = np.arange(8, dtype=np.float32).reshape(2, 4)
+    shared.write(genomes)
+    reader = textwrap.dedent(f"""
+        from evonet.dask_cluster import _shared_rows
+        rows = _shared_rows({shared.name!r}, {shared.token!r}, (2, 4), 1, 2)
+        print(rows.tolist())
+    """)
+    try:
+        out = subprocess.run([sys.executable, "-c", reader], capture_output=True, text=True,
+                             check=True, timeout=60)
+        assert out.stdout.strip() == str(genomes[1:].tolist())
+        assert segment_exists(shared.name)
+        assert "leaked" not in out.stderr  # a tracker would also warn about it
+    finally:
+        shared.close()
+
+
+@needs_dev_shm
+def test_a_segment_with_another_token_or_too_small_is_not_read():
+    from evonet.dask_cluster import _shared_rows
+
+    shared = SharedGenomes()
+    shared.write(np.ones((2, 4), dtype=np.float32))
+    try:
+        assert _shared_rows(shared.name, shared.token, (2, 4), 0, 2) is not None
+        assert _shared_rows(shared.name, b"x" * len(shared.token), (2, 4), 0, 2) is None
+        assert _shared_rows(shared.name, shared.token, (3, 4), 0, 3) is None
+        assert _shared_rows("evonet_no_such_segment", shared.token, (2, 4), 0, 2) is None
+    finally:
+        shared.close()
+
+
+# ---------------------------------------------------------------------------- on a cluster
+@pytest.fixture(scope="module")
+def cluster():
+    """Two single-threaded worker processes on loopback, shared by this module's tests."""
+    import distributed
+
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address="127.0.0.1:0") as local:
+        yield local
+
+
+@pytest.fixture(scope="module")
+def problem():
+    # Long enough that each block is several BLAS calls deep: the bits must still match.
+    return make_problem(LONG_TEXT[:200], hidden=32)
+
+
+@pytest.fixture(scope="module")
+def evaluators(cluster, problem):
+    """One evaluator per transport, joined to the module's cluster."""
+    made = {transport: DaskEvaluator(problem, cluster.scheduler_address, 2, transport)
+            for transport in ("auto", "scatter")}
+    yield made
+    for evaluator in made.values():
+        evaluator.close()
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.integers(1, 40), seed=st.integers(0, 2**32 - 1),
+       transport=st.sampled_from(["auto", "scatter"]))
+def test_scores_equal_serial_bit_for_bit_through_either_transport(evaluators, problem, rows,
+                                                                  seed, transport):
+    evaluator = evaluators[transport]
+    before = dict(evaluator.sent)
+    genomes = init_genomes(problem.spec, rows, np.random.default_rng(seed))
+    np.testing.assert_array_equal(evaluator(genomes), evaluate_block(problem, genomes))
+    blocks = min(rows, 2)
+    used = "shared" if transport == "auto" else "scatter"
+    unused = {"shared": "scatter", "scatter": "shared"}[used]
+    assert evaluator.sent[used] - before[used] == blocks
+    assert evaluator.sent[unused] == before[unused]
+
+
+def test_every_local_worker_passes_the_probe(evaluators, cluster):
+    evaluators["auto"].warm_up()
+    assert evaluators["auto"].shared_workers == set(cluster.scheduler.workers)
+    evaluators["scatter"].warm_up()
+    assert evaluators["scatter"].shared_workers == set()
+
+
+def _refuse_shared_memory() -> None:
+    """Run in a worker: from now on it cannot map shared segments, like one on another host."""
+    from evonet import dask_cluster
+
+    def refuse(name):
+        raise FileNotFoundError(name)
+
+    dask_cluster._map_segment, refuse.original = refuse, dask_cluster._map_segment
+    dask_cluster._mapped = None
+
+
+def _allow_shared_memory() -> None:
+    from evonet import dask_cluster
+
+    dask_cluster._map_segment = dask_cluster._map_segment.original
+
+
+@pytest.fixture
+def one_worker_far_away(cluster):
+    """One worker of the module's cluster unable to map shared memory, until the test ends."""
+    import distributed
+
+    with distributed.Client(cluster, set_as_default=False) as client:
+        far = sorted(client.nthreads())[0]
+        client.run(_refuse_shared_memory, workers=[far])
+        try:
+            yield far
+        finally:
+            client.run(_allow_shared_memory, workers=[far])
+
+
+def test_a_worker_that_cannot_map_the_segment_gets_its_block_by_scatter(
+        cluster, problem, one_worker_far_away):
+    genomes = init_genomes(problem.spec, 11, np.random.default_rng(5))
+    with DaskEvaluator(problem, cluster.scheduler_address, 2) as evaluator:
+        evaluator.warm_up()
+        assert evaluator.shared_workers == set(cluster.scheduler.workers) - {
+            one_worker_far_away}
+        for _ in range(2):
+            np.testing.assert_array_equal(evaluator(genomes), evaluate_block(problem, genomes))
+        assert evaluator.sent == {"shared": 2, "scatter": 2}
+
+
+def test_a_shared_block_that_lands_where_the_segment_is_out_of_reach_is_scattered(
+        cluster, problem, caplog):
+    import distributed
+
+    genomes = init_genomes(problem.spec, 6, np.random.default_rng(6))
+    with DaskEvaluator(problem, cluster.scheduler_address, 2) as evaluator, \
+            distributed.Client(cluster, set_as_default=False) as client:
+        evaluator.warm_up()
+        assert len(evaluator.shared_workers) == 2
+        far = sorted(client.nthreads())[1]
+        client.run(_refuse_shared_memory, workers=[far])  # after it passed the probe
+        try:
+            with caplog.at_level("INFO", logger="evonet"):
+                scores = evaluator(genomes)
+        finally:
+            client.run(_allow_shared_memory, workers=[far])
+    np.testing.assert_array_equal(scores, evaluate_block(problem, genomes))
+    assert evaluator.sent == {"shared": 1, "scatter": 1}
+    assert "out of reach; scattering them" in caplog.text
+
+
+@needs_dev_shm
+def test_close_unlinks_the_segment_and_workers_let_it_go(cluster, problem):
+    with DaskEvaluator(problem, cluster.scheduler_address, 2) as evaluator:
+        evaluator(init_genomes(problem.spec, 4, np.random.default_rng(0)))
+        name = evaluator._shared.name
+        assert segment_exists(name)
+    assert not segment_exists(name)
+    import distributed
+
+    from evonet import dask_cluster
+
+    with distributed.Client(cluster, set_as_default=False) as client:
+        mapped = client.run(lambda: dask_cluster._mapped)
+    assert set(mapped.values()) == {None}
+
+
+# ---------------------------------------------------------------------------- worker death
+@pytest.fixture
+def fault_plugins(monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    import worker_faults
+
+    return worker_faults
+
+
+@needs_dev_shm
+@pytest.mark.slow
+def test_a_worker_sigkilled_mid_block_changes_nothing(tmp_path, fault_plugins, monkeypatch,
+                                                      caplog):
+    # The worker is killed while its pinned shared-memory task runs: Dask must run that
+    # task elsewhere (not wait for a worker of that address), and the segment must
+    # outlive the worker.
+    trigger = tmp_path / "wait-for-kill"
+    trigger.touch()
+    monkeypatch.setenv(fault_plugins.WAIT_FOR_KILL, str(trigger))  # before the workers start
+    problem = make_problem(LONG_TEXT[:100], hidden=16, fitness="worker_faults:loglik_or_die")
+    genomes = init_genomes(problem.spec, 10, np.random.default_rng(8))
+    expected = evaluate_block(problem, genomes)
+    with DaskEvaluator(problem, "", 2) as evaluator, caplog.at_level("WARNING", "evonet"):
+        evaluator.warm_up()
+        watcher = fault_plugins.kill_when_announced(tmp_path / "wait-for-kill.pid")
+        np.testing.assert_array_equal(evaluator(genomes), expected)
+        watcher.join()
+        assert (tmp_path / "wait-for-kill.pid").exists()  # a worker took a block and died
+        assert segment_exists(evaluator._shared.name)
+        np.testing.assert_array_equal(evaluator(genomes), expected)
+        assert evaluator.sent["scatter"] == 0
+    assert "dask workers left the cluster" in caplog.text

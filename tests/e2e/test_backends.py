@@ -133,7 +133,7 @@ def test_dask_worker_log_records_reach_run_log(tmp_path, cluster):
     status, folder = run_cli(tmp_path, "--backend", "dask", "--workers", "2", "--scheduler",
                              cluster.scheduler_address)
     assert status == 0
-    ready = [line for line in run_log_lines(folder) if "dask worker" in line]
+    ready = [line for line in run_log_lines(folder) if re.search(r"dask worker \d+ ready", line)]
     assert len(ready) == 2
 
 
