@@ -91,7 +91,8 @@ def diversity(individuals, chunk: int = 256) -> float:
 
     def rows(part):
         genomes = matrix[part] if matrix is not None else genome_matrix(individuals[part])
-        return genomes[np.isfinite(genomes).all(axis=1)]  # boolean indexing copies
+        finite = np.isfinite(genomes).all(axis=1)
+        return genomes if finite.all() else genomes[finite]  # no copy in the common case
 
     total = np.zeros(len(individuals[0]), dtype=np.float64)
     count = 0
@@ -105,9 +106,8 @@ def diversity(individuals, chunk: int = 256) -> float:
     distance = 0.0
     with np.errstate(over="ignore", invalid="ignore"):
         for part in chunks:
-            genomes = rows(part)
-            genomes -= centroid  # `rows` made a copy
-            distance += float(np.sqrt(np.einsum("ij,ij->i", genomes, genomes)).sum())
+            offsets = rows(part) - centroid  # a new array: the genomes stay untouched
+            distance += float(np.sqrt(np.einsum("ij,ij->i", offsets, offsets)).sum())
     value = distance / count
     return value if np.isfinite(value) else 0.0
 

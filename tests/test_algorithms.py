@@ -196,3 +196,23 @@ def test_resuming_a_finished_es_run_keeps_its_centre_as_the_best(tmp_path):
     assert (again.best_fitness, again.best_text, again.best_accuracy) == (
         finished.best_fitness, finished.best_text, finished.best_accuracy)
     np.testing.assert_array_equal(again.best_genome, finished.best_genome)
+
+
+def test_es_noise_table_is_a_function_of_the_seed_and_its_slices_are_the_perturbations():
+    from evonet.algorithms.es import EvolutionStrategy, noise_table
+
+    config = RunConfig(text="Hello world!", algorithm="es", population=8, seed=4)
+    _, spec, _ = build_problem(config)
+    table = noise_table(4, spec.size)
+    np.testing.assert_array_equal(table, noise_table(4, spec.size))
+    assert not np.array_equal(table[:100], noise_table(5, spec.size)[:100])
+    assert len(table) >= 256 * spec.size and table.dtype == np.float32
+    assert abs(table.mean()) < 0.01 and abs(table.std() - 1) < 0.01
+    es = EvolutionStrategy(config, spec, np.random.default_rng(0))
+    genomes = es.ask().genomes
+    centre = genomes[0]
+    for row in range(1, 5):  # each perturbation is sigma times a window of the table
+        eps = (genomes[row] - centre) / config.es_sigma
+        windows = np.lib.stride_tricks.sliding_window_view(table, 3)
+        candidates = np.flatnonzero(np.abs(windows - eps[:3]).max(axis=1) < 1e-3)
+        assert any(np.allclose(table[k:k + spec.size], eps, atol=1e-3) for k in candidates)

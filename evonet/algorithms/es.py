@@ -12,6 +12,12 @@ The centre itself is evaluated every generation (it is the first individual of
 `ask()`), so the log shows the network the strategy actually holds.
 
 A generation evaluates `population // 2` antithetic pairs plus the centre.
+
+Perturbations are slices of one table of Gaussian noise drawn once per run (the
+shared noise table of Salimans et al.): a generation draws `population // 2`
+offsets instead of `population // 2 * D` normal deviates, which for the 342-character
+text (D ~ 8,800, 256 pairs) took 29 ms of a ~170 ms generation. Slices at different
+offsets are uncorrelated, and the table is many times longer than a genome.
 """
 
 from __future__ import annotations
@@ -22,6 +28,20 @@ from ..individuals import fitness_array, generation, make_individual
 from ..network import NetworkSpec, init_genomes
 from .blas import single_thread
 from .optimizers import Optimizer
+
+# Noise table length, in floats: at least this many (1 MB), and at least
+# NOISE_GENOMES genomes' worth so that slices rarely share many values.
+NOISE_TABLE_MIN = 1 << 18
+NOISE_GENOMES = 256
+
+
+def noise_table(seed: int, size: int) -> np.ndarray:
+    """The run's table of N(0, 1) float32 noise for genomes of `size` genes: a
+    function of the seed alone, so a resumed run rebuilds the same table."""
+    length = max(NOISE_TABLE_MIN, NOISE_GENOMES * size)
+    # Its own stream (not the run's rng): building it must not shift the run's draws.
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5EED]))
+    return rng.standard_normal(length, dtype=np.float32)
 
 
 def centered_ranks(values: np.ndarray) -> np.ndarray:
@@ -44,14 +64,23 @@ class EvolutionStrategy:
         self.population: list = []
         self._eps: np.ndarray | None = None
         self._centre_evaluated = None
+        self._noise = np.lib.stride_tricks.sliding_window_view(
+            noise_table(config.seed, spec.size), spec.size)  # row k: the slice at offset k
 
     def ask(self) -> list:
         if self.centre is None:
             self.centre = init_genomes(self.spec, 1, self.rng)[0].astype(np.float64)
-        self._eps = self.rng.standard_normal((self.pairs, self.spec.size), dtype=np.float32)
+        offsets = self.rng.integers(0, len(self._noise), size=self.pairs)
+        self._eps = self._noise[offsets]  # fancy indexing copies the slices
         centre = self.centre.astype(np.float32)
-        noise = self._eps * np.float32(self.sigma)
-        genomes = np.concatenate([centre[None], centre + noise, centre - noise])
+        pairs = self.pairs
+        genomes = np.empty((2 * pairs + 1, self.spec.size), dtype=np.float32)
+        genomes[0] = centre
+        # Built in place: the noise goes to the last rows, then each half is written
+        # from it (centre + noise, centre - noise) without another temporary.
+        noise = np.multiply(self._eps, np.float32(self.sigma), out=genomes[pairs + 1:])
+        np.add(centre, noise, out=genomes[1:pairs + 1])
+        np.subtract(centre, noise, out=noise)
         return generation(genomes)
 
     def champion(self):
