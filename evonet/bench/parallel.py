@@ -3,7 +3,8 @@
 1. A workload where evaluation dominates (population 256, hidden 128, a text of
    ~350 characters): one generation's evaluation by `serial`, `process` with 2
    workers (rows through shared memory, and pickled through the pipe) and a Dask
-   LocalCluster of 2 workers, interleaved repeat by repeat so machine load hits
+   LocalCluster of 2 workers (rows through shared memory, and scattered over TCP as
+   for workers on other machines), interleaved repeat by repeat so machine load hits
    them alike. Targets on 2 cores: process >= 1.8x serial, dask >= 1.6x.
    Each generation's time is split into overhead, transfer and scheduling (the
    same genome matrix scored on a 1-character text, so almost no computation),
@@ -79,7 +80,12 @@ def _evaluators(problem: Problem, workers: int, with_dask: bool) -> dict:
     if with_dask:
         from ..dask_cluster import DaskEvaluator
 
-        factories[f"dask LocalCluster x{workers}"] = lambda: DaskEvaluator(problem, "", workers)
+        # Rows through this host's shared memory (the default), and scattered over TCP as
+        # they must be to workers on other machines.
+        factories[f"dask LocalCluster x{workers} (shared memory)"] = \
+            lambda: DaskEvaluator(problem, "", workers, "auto")
+        factories[f"dask LocalCluster x{workers} (scatter)"] = \
+            lambda: DaskEvaluator(problem, "", workers, "scatter")
     for name, factory in factories.items():
         start = time.perf_counter()
         evaluator = factory()
@@ -128,11 +134,11 @@ def bench_evaluation(args, with_dask: bool) -> None:
         for evaluator, _ in [*evaluators.values(), *tiny_evaluators.values()]:
             evaluator.close()
     serial = full["serial"][0]
-    print(f"   {'evaluator':34} {'seconds':>8} {'speedup':>8} {'start-up':>9}  "
+    print(f"   {'evaluator':36} {'seconds':>8} {'speedup':>8} {'start-up':>9}  "
           f"{'overhead':>9} {'evaluating':>10}  spread")
     for name, (median, times) in full.items():
         overhead = 0.0 if name == "serial" else max(empty[name][0] - empty["serial"][0], 0.0)
-        print(f"   {name:34} {median:8.3f} {serial / median:7.2f}x {evaluators[name][1]:8.2f}s"
+        print(f"   {name:36} {median:8.3f} {serial / median:7.2f}x {evaluators[name][1]:8.2f}s"
               f"  {overhead:8.4f}s {median - overhead:9.3f}s  {_spread(times)}")
     targets = {"process": 1.8, "dask": 1.6}
     for name, (median, _) in full.items():
