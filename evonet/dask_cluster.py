@@ -293,7 +293,13 @@ class DaskEvaluator:
             self._problem_future = self._client.scatter(self.problem, broadcast=True)
             if self.transport == "auto":
                 self._shared = SharedGenomes()
-                self._shared.reserve(0)
+                try:
+                    self._shared.reserve(0)
+                except OSError as exc:  # no shared memory here (a locked-down container)
+                    log.warning("no shared memory for dask workers (%s): scattering rows",
+                                exc)
+                    self._shared = None
+                    return
                 threads = self._client.nthreads()
                 self._probe(threads)
                 log.info("dask workers reading genomes from this host's shared memory: "

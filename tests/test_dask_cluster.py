@@ -233,6 +233,19 @@ def test_a_shared_block_that_lands_where_the_segment_is_out_of_reach_is_scattere
     assert "out of reach; scattering them" in caplog.text
 
 
+def test_no_shared_memory_on_this_host_means_scatter(cluster, problem, monkeypatch, caplog):
+    def refuse(self, nbytes):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(SharedGenomes, "reserve", refuse)
+    genomes = init_genomes(problem.spec, 5, np.random.default_rng(7))
+    with DaskEvaluator(problem, cluster.scheduler_address, 2) as evaluator, \
+            caplog.at_level("WARNING", logger="evonet"):
+        np.testing.assert_array_equal(evaluator(genomes), evaluate_block(problem, genomes))
+        assert evaluator.sent == {"shared": 0, "scatter": 2}
+    assert "no shared memory for dask workers" in caplog.text
+
+
 @needs_dev_shm
 def test_close_unlinks_the_segment_and_workers_let_it_go(cluster, problem):
     with DaskEvaluator(problem, cluster.scheduler_address, 2) as evaluator:
