@@ -291,3 +291,68 @@ def test_the_log_is_on_disk_before_each_checkpoint_that_counts_it(tmp_path, monk
     monkeypatch.setattr(evolve_module, "save_npz", save)
     evolve(config, folder)
     assert events == [(kind, n) for n in (1, 3, 5, 7) for kind in ("sync", "save")]
+
+
+class _TwoNetworks:
+    """A stub algorithm whose every generation is the same two networks."""
+
+    def __init__(self, genomes):
+        from evonet.individuals import generation
+
+        self.genomes, self.generation, self.population = genomes, generation, []
+
+    def ask(self):
+        return self.generation(self.genomes.copy())
+
+    def tell(self, individuals):
+        self.population = individuals
+        return {}
+
+    def state(self):
+        return {"population": self.genomes}
+
+    def load_state(self, arrays):
+        self.genomes = arrays["population"]
+
+
+def test_the_run_is_solved_by_any_network_that_regenerates_the_text_and_keeps_it(tmp_path):
+    from evonet.network import init_genomes
+
+    config = RunConfig(text="Hello world!", seed=0, backend="serial")
+    solution = evolve(config).best_genome  # a network that regenerates the text
+    loop = _Loop(config, new_folder(tmp_path, "r", config))
+    other = init_genomes(loop.spec, 1, np.random.default_rng(9))[0]
+    loop.algorithm = _TwoNetworks(np.stack([other, solution]))
+    loop.start = 0.0  # evolve() sets the clock
+    evaluator = SerialEvaluator(loop.problem)
+
+    def scores_favouring_the_other(genomes):
+        scores = evaluator(genomes)  # real accuracies, but the other network ranks first
+        scores[:, 0] = [0.0, -1.0]
+        return scores
+
+    record = loop.step(scores_favouring_the_other)
+    assert loop.hof[0].fitness.values == (0.0,)  # the hall of fame holds the other one
+    assert record["solved"] and record["best_text"] == config.text and loop.solved_at == 0
+    assert record["accuracy_best"] == 1.0
+    np.testing.assert_array_equal(loop.best(), solution)
+    genome, _, _ = loop.folder.load_best()  # what `evonet sample` regenerates
+    np.testing.assert_array_equal(genome, solution)
+    loop.save_checkpoint()
+    resumed = _Loop(config, loop.folder)
+    resumed.algorithm = _TwoNetworks(np.stack([other, other]))
+    resumed.load_checkpoint()
+    np.testing.assert_array_equal(resumed.best(), solution)
+    assert resumed.best_text == config.text
+
+
+def test_a_network_that_misses_a_character_is_not_regenerated_in_search_of_a_solver():
+    config = RunConfig(text="Hello world!", seed=0, backend="serial")
+    solution = evolve(config).best_genome
+    loop = _Loop(config, None)
+    individuals = _TwoNetworks(np.stack([solution, solution])).ask()
+    for ind, accuracy in zip(individuals, (loop.task.n_predictions - 1, 0)):
+        ind.fitness.values, ind.accuracy = (0.0,), float(accuracy)
+    assert loop.find_solver(individuals) is None  # accuracies say neither can solve
+    individuals[1].accuracy = float(loop.task.n_predictions)
+    np.testing.assert_array_equal(loop.find_solver(individuals), solution)

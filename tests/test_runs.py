@@ -90,7 +90,10 @@ def test_headline_figures_agree_with_the_log_and_summary(runs_dir):
     logged = log_lines(runs_dir / "solved")
     assert run.generations == logged[-1]["gen"] == run.summary["generations"]
     assert run.solved_at == run.summary["solved_at"] == logged[-1]["gen"]
-    assert run.best_fitness == max(r["fitness_max"] for r in logged)
+    # The best network is the one saved in best.npz: the first to regenerate the text,
+    # which is not always the fittest ever logged.
+    _, _, saved = RunFolder(runs_dir / "solved").load_best()
+    assert run.best_fitness == saved["fitness"] <= max(r["fitness_max"] for r in logged)
     assert run.best_accuracy == run.summary["best_accuracy"] == 1.0
     assert run.evaluations == run.summary["evaluations"] == sum(r["nevals"] for r in logged)
     assert run.wall_time_s == run.summary["wall_time_s"]
