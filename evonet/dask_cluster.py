@@ -311,7 +311,8 @@ class DaskEvaluator:
         new = sorted(self._alive - self._probed)
         if not new:
             return
-        # A worker that died since nthreads() answered is an error here, not a failure.
+        # A worker that died since nthreads() answered returns its exception, which
+        # counts as failing the probe, instead of stopping the run.
         answers = self._client.run(_probe, self._shared.name, self._shared.token,
                                    workers=new, on_error="return")
         self._probed.update(new)
