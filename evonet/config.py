@@ -53,13 +53,13 @@ class RunConfig:
     fitness: str = _setting("loglik", "fitness function", choices=("loglik", "accuracy", "mse"),
                             plugin=True)
     selection: str = _setting("tournament", "parent selection", choices=("tournament", "best"))
-    tournsize: int = _setting(3, "tournament size", low=2)
+    tournsize: int = _setting(8, "tournament size", low=2)
     elite: int = _setting(2, "best individuals copied unchanged into the next generation",
                           low=1)
     crossover: str = _setting("uniform", "crossover operator",
                               choices=("uniform", "one_point", "blend", "neuron", "none"),
                               plugin=True)
-    cxpb: float = _setting(0.5, "probability that a pair of children is crossed", low=0.0,
+    cxpb: float = _setting(1.0, "probability that a pair of children is crossed", low=0.0,
                            high=1.0)
     cx_indpb: float = _setting(0.5, "uniform crossover: per-gene swap probability", low=0.0,
                                high=1.0)

@@ -12,7 +12,8 @@ import time
 from collections.abc import Callable
 
 BENCHMARKS = {"hello": "hello", "cma": "cma", "parallel": "parallel", "kernel": "kernel",
-              "algorithms": "algorithms", "texts": "texts", "memory": "memory"}
+              "algorithms": "algorithms", "texts": "texts", "memory": "memory",
+              "sweep": "sweep"}
 
 
 def median_time(func: Callable[[], object], repeats: int) -> tuple[float, list[float]]:
