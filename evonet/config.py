@@ -73,6 +73,9 @@ class RunConfig:
     es_sigma: float = _setting(0.05, "es: standard deviation of the perturbations; cma: the "
                                "initial step size", low=0.0)
     learning_rate: float = _setting(0.03, "es and gradient: optimizer step size", low=0.0)
+    lr_half_life: float = _setting(
+        0.0, "es and gradient: the learning rate halves every this many generations, down "
+        "to a tenth of it (0: constant)", low=0.0)
     optimizer: str = _setting("adam", "es and gradient: optimizer",
                               choices=("adam", "rmsprop"))
     weight_decay: float = _setting(0.0, "es and gradient: L2 pull of the weights toward 0, "

@@ -33,10 +33,10 @@ def test_state_round_trip_continues_exactly(kind):
     rng = np.random.default_rng(0)
     gradients = rng.normal(size=(6, 4))
     params = np.zeros(4)
-    a = Optimizer(kind, 4, 0.05, 0.001)
+    a = Optimizer(kind, 4, 0.05, 0.001, half_life=2.0)
     for g in gradients[:3]:
         a.step(g, params)
-    b = Optimizer(kind, 4, 0.05, 0.001)
+    b = Optimizer(kind, 4, 0.05, 0.001, half_life=2.0)
     b.load_state({k: np.array(v) for k, v in a.state().items()})
     for g in gradients[3:]:
         np.testing.assert_array_equal(a.step(g, params), b.step(g, params))
@@ -45,3 +45,19 @@ def test_state_round_trip_continues_exactly(kind):
 def test_unknown_optimizer():
     with pytest.raises(ValueError, match="rmsprop"):
         Optimizer("sgd", 2, 0.1)
+
+
+@pytest.mark.parametrize("kind", ["adam", "rmsprop"])
+def test_the_learning_rate_halves_every_half_life_down_to_its_floor(kind):
+    from evonet.algorithms.optimizers import LR_FLOOR
+
+    gradient = np.array([1.0, -2.0])
+    constant, decaying = Optimizer(kind, 2, 0.1), Optimizer(kind, 2, 0.1, half_life=3.0)
+    for step in range(20):
+        assert decaying.rate() == pytest.approx(0.1 * max(LR_FLOOR, 0.5 ** (step / 3.0)))
+        assert constant.rate() == 0.1
+        # Same moments, steps scaled by the rate: the decay changes only the step size.
+        np.testing.assert_allclose(decaying.step(gradient, np.zeros(2)),
+                                   constant.step(gradient, np.zeros(2)) *
+                                   max(LR_FLOOR, 0.5 ** (step / 3.0)), rtol=1e-12)
+    assert decaying.rate() == pytest.approx(0.1 * LR_FLOOR)

@@ -60,7 +60,8 @@ class EvolutionStrategy:
         self.sigma = config.es_sigma
         self.centre: np.ndarray | None = None
         self.optimizer = Optimizer(config.optimizer, spec.size, config.learning_rate,
-                                   config.weight_decay)
+                                   config.weight_decay,
+                                   config.lr_half_life)
         self.population: list = []
         self._eps: np.ndarray | None = None
         self._centre_evaluated = None

@@ -160,7 +160,8 @@ class GradientAscent:
         self.inputs, self.targets = task.inputs, task.targets
         self.params: np.ndarray | None = None
         self.optimizer = Optimizer(config.optimizer, spec.size, config.learning_rate,
-                                   config.weight_decay)
+                                   config.weight_decay,
+                                   config.lr_half_life)
         self.population: list = []
 
     def ask(self) -> list:

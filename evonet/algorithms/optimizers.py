@@ -12,6 +12,9 @@ import numpy as np
 
 OPTIMIZERS = ("adam", "rmsprop")
 
+# A decaying learning rate stops at this fraction of its initial value.
+LR_FLOOR = 0.1
+
 
 class Optimizer:
     """Adam or RMSProp over a float64 parameter vector, with optional L2 weight decay.
@@ -22,14 +25,21 @@ class Optimizer:
         learning_rate: step size.
         weight_decay: coefficient of the L2 penalty added to the ascent direction
             (`gradient - weight_decay * params`, as in Salimans et al. 2017).
+        half_life: steps over which the learning rate halves, down to
+            `LR_FLOOR` times its initial value (0: constant). Adam moves every
+            weight by about the learning rate each step whatever the gradient's
+            size, so with a constant rate a converging network keeps being knocked
+            about by estimation noise; decaying it lets the last characters settle.
     """
 
     beta1, beta2, rho, eps = 0.9, 0.999, 0.9, 1e-8
 
-    def __init__(self, kind: str, size: int, learning_rate: float, weight_decay: float = 0.0):
+    def __init__(self, kind: str, size: int, learning_rate: float, weight_decay: float = 0.0,
+                 half_life: float = 0.0):
         if kind not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {kind!r}; choose one of {OPTIMIZERS}")
         self.kind, self.learning_rate, self.weight_decay = kind, learning_rate, weight_decay
+        self.half_life = half_life
         self.m = np.zeros(size)
         self.v = np.zeros(size)
         self.t = 0
@@ -39,15 +49,22 @@ class Optimizer:
         g = np.asarray(gradient, dtype=np.float64)
         if self.weight_decay:
             g = g - self.weight_decay * params
+        rate = self.rate()  # the rate of step t, counted from 0 (then t becomes t + 1)
         self.t += 1
         if self.kind == "adam":
             self.m = self.beta1 * self.m + (1 - self.beta1) * g
             self.v = self.beta2 * self.v + (1 - self.beta2) * g * g
             # bias correction folded into the step size, as in the Adam paper (sec. 2)
-            a = self.learning_rate * np.sqrt(1 - self.beta2 ** self.t) / (1 - self.beta1 ** self.t)
+            a = rate * np.sqrt(1 - self.beta2 ** self.t) / (1 - self.beta1 ** self.t)
             return a * self.m / (np.sqrt(self.v) + self.eps)
         self.v = self.rho * self.v + (1 - self.rho) * g * g
-        return self.learning_rate * g / (np.sqrt(self.v) + self.eps)
+        return rate * g / (np.sqrt(self.v) + self.eps)
+
+    def rate(self) -> float:
+        """The learning rate of the next step."""
+        if not self.half_life:
+            return self.learning_rate
+        return self.learning_rate * max(LR_FLOOR, 0.5 ** (self.t / self.half_life))
 
     def state(self) -> dict[str, np.ndarray]:
         return {"opt_m": self.m, "opt_v": self.v, "opt_t": np.array(self.t, dtype=np.int64)}

@@ -4,7 +4,8 @@ Three texts of plain prose ship with evonet (`evonet/texts/`): `short` (43
 characters), `medium` (133) and `long` (342). Each is evolved from scratch with
 the best settings found for each algorithm (`SETTINGS`, also in
 `runs/text44.toml`, `runs/text130.toml`, `runs/text350.toml`), seed by seed,
-with the process backend and every CPU (`--workers`), until greedy
+with the process backend and `--workers auto` (every CPU when parallel
+evaluation pays, serial when it does not, as a run does by default), until greedy
 regeneration equals the text, the generation budget runs out or the run has
 taken `--time-limit` seconds. The median wall time includes starting the
 workers. Targets on 2 cores: short ga <= 2 s, es <= 0.5 s; medium <= 30 s; long
@@ -18,7 +19,6 @@ import time
 from importlib import resources
 
 from ..config import RunConfig
-from ..evaluation import available_cpus
 from ..evolve import evolve
 
 TEXTS = ("short", "medium", "long")
@@ -54,8 +54,9 @@ def add_arguments(parser) -> None:
                         help=f"comma-separated texts among {', '.join(TEXTS)} [default: all]")
     parser.add_argument("--algorithms", default=",".join(ALGORITHMS),
                         help="comma-separated algorithms [default: ga,es]")
-    parser.add_argument("--workers", default=str(available_cpus()),
-                        help="worker processes (a number or auto) [default: every CPU]")
+    parser.add_argument("--workers", default="auto",
+                        help="worker processes, a number or auto (every CPU when parallel "
+                             "evaluation pays, else serial: the run default) [default: auto]")
     parser.add_argument("--backend", default="process", help="[default: process]")
     parser.add_argument("--time-limit", type=float, default=600.0,
                         help="stop a run after this many seconds [default: 600]")
