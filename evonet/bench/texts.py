@@ -34,7 +34,8 @@ SETTINGS: dict[tuple[str, str], dict] = {
     ("medium", "es"): {"population": 256, "hidden": 32, "generations": 3000},
     ("long", "ga"): {"population": 256, "hidden": 64, "sigma": 0.05, "tournsize": 5,
                      "generations": 2000},
-    ("long", "es"): {"population": 512, "hidden": 64, "generations": 20000},
+    ("long", "es"): {"population": 512, "hidden": 64, "learning_rate": 0.015,
+                     "generations": 20000},
 }
 
 
