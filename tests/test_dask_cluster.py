@@ -262,6 +262,32 @@ def test_close_unlinks_the_segment_and_workers_let_it_go(cluster, problem):
     assert released and all(released.values())
 
 
+def _page_faults_of_fresh_arrays(megabytes: int, times: int) -> int:
+    """In a worker: minor page faults of this thread while it allocates, fills and frees
+    an array `times` over."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
+    for _ in range(times):
+        np.ones(megabytes << 18, dtype=np.float32)
+    return resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or
+                    __import__("platform").libc_ver()[0] != "glibc", reason="glibc mallopt")
+def test_workers_reuse_freed_large_arrays_after_an_evonet_task(evaluators, problem, cluster):
+    # Dask's MALLOC_TRIM_THRESHOLD_ makes glibc map each array of >= 128 KiB afresh:
+    # 256 faults per 1 MiB array. After an evonet task the memory must be reused.
+    evaluators["auto"](init_genomes(problem.spec, 4, np.random.default_rng(1)))
+    import distributed
+
+    with distributed.Client(cluster, set_as_default=False) as client:
+        for address in client.nthreads():
+            faults = client.submit(_page_faults_of_fresh_arrays, 1, 100, workers=[address],
+                                   pure=False).result()
+            assert faults < 1000, (address, faults)  # frozen thresholds: ~25,600
+
+
 # ---------------------------------------------------------------------------- worker death
 @pytest.fixture
 def fault_plugins(monkeypatch):
