@@ -28,6 +28,7 @@ from typing import Protocol
 
 import numpy as np
 
+from .allocator import tune_allocator
 from .fitness import Problem, evaluate
 
 log = logging.getLogger("evonet")
@@ -68,6 +69,7 @@ def evaluate_block(problem: Problem, genomes: np.ndarray) -> np.ndarray:
         from threadpoolctl import ThreadpoolController
 
         _controller = ThreadpoolController()
+        tune_allocator()  # in worker processes too: evaluation's temporaries are the biggest
     # Arrays deserialised by dask can be misaligned, and numpy multiplies misaligned
     # matrices with its own loop instead of BLAS: 5-10x slower in a dask worker.
     genomes = np.require(genomes, dtype=np.float32, requirements=["C", "A"])

@@ -29,6 +29,7 @@ import numpy as np
 from deap import tools
 
 from .algorithms import make_algorithm
+from .allocator import tune_allocator
 from .config import RunConfig
 from .evaluation import make_evaluator
 from .fitness import Problem
@@ -363,6 +364,7 @@ def evolve(config: RunConfig, folder: RunFolder | None = None, *, resume: bool =
         RunInterrupted: on SIGINT or SIGTERM, after the generation under way and a
             checkpoint were completed.
     """
+    tune_allocator()
     loop = _Loop(config, folder)
     loop.start = time.perf_counter()
     owns_evaluator = evaluator is None

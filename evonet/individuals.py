@@ -28,8 +28,13 @@ def make_individual(genome: np.ndarray, sigma: float | None = None, *,
     copy of the population). DEAP's own constructor goes through a Python list,
     far too slow for big genomes.
     """
-    ind = np.array(genome, dtype=np.float32, copy=copy or None).view(Individual)
-    ind.__init__()  # gives the view its own Fitness instance
+    if copy or not (isinstance(genome, np.ndarray) and genome.dtype == np.float32):
+        genome = np.array(genome, dtype=np.float32, copy=copy or None)
+    ind = genome.view(Individual)
+    # What creator's __init__ does for Individual (its one class attribute that is a
+    # type, `fitness`, instantiated), without its generic loop: a generation makes
+    # hundreds of these.
+    ind.fitness = creator.FitnessMax()
     ind.sigma = sigma
     return ind
 

@@ -128,10 +128,11 @@ class GeneticAlgorithm:
             step = max(1, VARIATION_GENES // genomes.shape[1])
             for start in range(0, len(first), step):
                 one, two = first[start:start + step], second[start:start + step]
-                left, right = genomes[one], genomes[two]  # fancy indexing copies
+                before_one, before_two = genomes[one], genomes[two]  # fancy indexing copies
+                left, right = before_one.copy(), before_two.copy()
                 self.toolbox.mate(left, right)
-                changed[one] = (left != genomes[one]).any(axis=1)
-                changed[two] = (right != genomes[two]).any(axis=1)
+                changed[one] = (left != before_one).any(axis=1)
+                changed[two] = (right != before_two).any(axis=1)
                 genomes[one], genomes[two] = left, right
             return
         for i, j in zip(first, second):
@@ -149,11 +150,12 @@ class GeneticAlgorithm:
             step = max(1, VARIATION_GENES // genomes.shape[1])
             for start in range(0, len(rows), step):
                 chunk = rows[start:start + step]
-                batch = genomes[chunk].view(GenomeBatch)  # a copy: genomes[chunk] is "before"
+                before = genomes[chunk]  # fancy indexing copies: one copy, read three times
+                batch = before.copy().view(GenomeBatch)
                 batch.sigma = sigmas[chunk]
                 self.toolbox.mutate(batch)
-                steps[chunk] = np.linalg.norm(batch - genomes[chunk], axis=1)
-                changed[chunk] = (batch != genomes[chunk]).any(axis=1)
+                steps[chunk] = np.linalg.norm(batch - before, axis=1)
+                changed[chunk] = (batch != before).any(axis=1)
                 genomes[chunk] = batch
                 sigmas[chunk] = batch.sigma
             return
