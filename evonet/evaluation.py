@@ -41,6 +41,11 @@ MIN_PARALLEL_S = 0.02
 CHUNK_BYTES = 16 * 2**20
 # Serial generations timed before parallel workers are tried.
 SERIAL_SAMPLES = 3
+# Parallel generations timed before the choice: a pool's first generation pays for
+# the workers' first calls (library look-ups, the shared segment, first-touch page
+# faults): on the 342-character text it measured 0.351 ms per network against
+# 0.316 serial, and auto wrongly stayed serial; later generations take ~0.2.
+PARALLEL_SAMPLES = 2
 
 _controller = None
 
@@ -136,9 +141,10 @@ class AutoEvaluator(_ContextManager):
     The first generations are evaluated serially and timed. As soon as one takes
     less than `min_parallel_s` the run stays serial. If `SERIAL_SAMPLES` of them in
     a row take longer (so not one load spike on a shared machine), the next
-    generation is evaluated by `parallel` (which starts its workers then) and timed;
-    it is kept only if it was faster per row than the fastest serial generation, so
-    parallel is never the slower choice (up to the noise of one measurement).
+    `PARALLEL_SAMPLES` generations are evaluated by `parallel` (which starts its
+    workers then) and timed; it is kept only if its fastest was faster per row than
+    the fastest serial generation, so parallel is never the slower choice (up to the
+    noise of the measurements).
     Results are the same either way (module docstring).
     """
 
@@ -151,6 +157,7 @@ class AutoEvaluator(_ContextManager):
         self._clock = clock
         self._current: Evaluator | None = None  # None while deciding
         self._serial_per_row: list[float] = []
+        self._parallel_per_row: list[float] = []
 
     @property
     def name(self) -> str:
@@ -180,7 +187,10 @@ class AutoEvaluator(_ContextManager):
         self.parallel.warm_up()  # worker start-up is not part of the per-generation cost
         start = self._clock()
         scores = self.parallel(genomes)
-        per_row = (self._clock() - start) / len(genomes)
+        self._parallel_per_row.append((self._clock() - start) / len(genomes))
+        if len(self._parallel_per_row) < PARALLEL_SAMPLES:
+            return scores
+        per_row = min(self._parallel_per_row)
         serial_per_row = min(self._serial_per_row)
         comparison = (f"{per_row * 1e3:.3f} ms per individual vs "
                       f"{serial_per_row * 1e3:.3f} ms serial")
