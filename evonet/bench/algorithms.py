@@ -9,11 +9,10 @@ time are printed, with the wall time relative to the GA on the Elman cell.
 from __future__ import annotations
 
 import statistics
-import time
 
 from ..algorithms import ALGORITHMS
 from ..config import RunConfig
-from ..evolve import evolve
+from . import run_seeds
 
 # The settings of runs/cma.toml: CMA's initial step size wants to be larger than ES's noise.
 SETTINGS = {"cma": {"es_sigma": 0.2}}
@@ -41,17 +40,11 @@ def run(args) -> int:
         for name in algorithms:
             config = RunConfig(text=text, algorithm=name, cell=cell, backend="serial",
                                generations=budget, **SETTINGS.get(name, {}))
-            gens, evals, walls, solved = [], [], [], 0
-            for seed in range(args.repeats):
-                start = time.perf_counter()
-                result = evolve(config.replace(seed=seed))
-                walls.append(time.perf_counter() - start)
-                gens.append(result.generation)
-                evals.append(result.evaluations)
-                solved += result.status == "solved"
-            wall = statistics.median(walls)
+            runs = run_seeds(config, range(args.repeats))
+            wall = statistics.median(runs.seconds)
             baseline = wall if baseline is None else baseline
-            print(f"{name:>9} {cell:>5} {solved:>3}/{args.repeats:<3} "
-                  f"{statistics.median(gens):>6.0f} {statistics.median(evals):>7.0f} "
+            print(f"{name:>9} {cell:>5} {runs.solved:>3}/{args.repeats:<3} "
+                  f"{statistics.median(runs.generations):>6.0f} "
+                  f"{statistics.median(runs.evaluations):>7.0f} "
                   f"{wall:>8.2f} {wall / baseline:>8.2f}", flush=True)
     return 0

@@ -13,11 +13,10 @@ at its generation limit. This is how the GA's defaults were chosen:
 from __future__ import annotations
 
 import statistics
-import time
 from dataclasses import fields
 
 from ..config import ConfigError, RunConfig, tomllib
-from ..evolve import evolve
+from . import run_seeds
 
 DEFAULT_SETTINGS = ("tournsize=3,cxpb=0.5", "tournsize=8,cxpb=1.0")
 
@@ -71,15 +70,10 @@ def run(args) -> int:
     print(f"{'setting':<{width}} {'solved':>7} {'median gens':>11} {'mean':>7} {'evals':>7} "
           f"{'wall s':>7}")
     for label, config in configs:
-        gens, evals, walls, solved = [], [], [], 0
-        for seed in seeds:
-            start = time.perf_counter()
-            result = evolve(config.replace(seed=seed))
-            walls.append(time.perf_counter() - start)
-            gens.append(result.generation)
-            evals.append(result.evaluations)
-            solved += result.status == "solved"
-        print(f"{label:<{width}} {solved:>3}/{len(seeds):<3} {statistics.median(gens):>11g} "
-              f"{statistics.mean(gens):>7.1f} {statistics.median(evals):>7g} "
-              f"{statistics.median(walls):>7.3f}", flush=True)
+        runs = run_seeds(config, seeds)
+        print(f"{label:<{width}} {runs.solved:>3}/{len(seeds):<3} "
+              f"{statistics.median(runs.generations):>11g} "
+              f"{statistics.mean(runs.generations):>7.1f} "
+              f"{statistics.median(runs.evaluations):>7g} "
+              f"{statistics.median(runs.seconds):>7.3f}", flush=True)
     return 0
