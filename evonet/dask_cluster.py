@@ -38,8 +38,8 @@ Dask starts its workers with `MALLOC_TRIM_THRESHOLD_=65536`, which also freezes
 glibc's mmap threshold at 128 KiB: every larger temporary array of an evaluation is
 then mapped and unmapped anew, ~7,500 page faults and 20-110 ms of system time per
 128-row block of the benchmark workload, where a forked process-pool worker has
-none. On its first evonet task each worker process raises both thresholds
-(`mallopt`), so the temporaries are reused like in the main process.
+none. `evaluate_block` raises both thresholds once per process (`allocator.py`),
+dask workers included, so the temporaries are reused like in the main process.
 
 Worker log records on the `evonet` logger are captured during each task and
 returned with its result, then logged here in order (`worker_log.py`), so they
@@ -52,11 +52,9 @@ Dask is an extra (`pip install 'evonet[dask]'`): it is imported only here.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
 import mmap
 import os
-import platform
 import signal
 import threading
 from multiprocessing.shared_memory import SharedMemory
@@ -77,10 +75,6 @@ TRANSPORTS = ("auto", "scatter")
 # rows as aligned as a fresh numpy array.
 HEADER = 64
 TOKEN_BYTES = 16
-# glibc mallopt parameters, and the values set in workers: the largest mmap threshold
-# glibc's own dynamic adjustment would reach on 64-bit, and twice that for trimming.
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-MMAP_THRESHOLD = 32 << 20
 
 
 def _distributed():
@@ -120,22 +114,6 @@ def _connect(distributed, address: str):
 # shared by its threads: mapped once per segment, not once per task.
 _mapped: tuple[str, object, object] | None = None
 _mapped_lock = threading.Lock()
-_malloc_tuned = False
-
-
-def _tune_malloc() -> None:
-    """Once per worker process: let glibc keep freed large blocks for reuse (see the
-    module docstring). Other C libraries are left alone."""
-    global _malloc_tuned
-    if _malloc_tuned:
-        return
-    _malloc_tuned = True
-    if platform.libc_ver()[0] != "glibc":
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None)
-        libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
-        libc.mallopt(M_TRIM_THRESHOLD, 2 * MMAP_THRESHOLD)
 
 
 def _map_segment(name: str) -> tuple[object, object]:
@@ -185,7 +163,6 @@ def _detach() -> None:
 
 
 def _evaluate_task(level: int, problem: Problem, genomes: np.ndarray):
-    _tune_malloc()
     return with_records(level, evaluate_block, problem, genomes)
 
 
@@ -194,7 +171,6 @@ def _evaluate_shared(level: int, problem: Problem, name: str, token: bytes,
     genomes = _shared_rows(name, token, shape, start, stop)
     if genomes is None:
         return None  # ran where the segment is out of reach: the caller scatters the block
-    _tune_malloc()
     return with_records(level, evaluate_block, problem, genomes)
 
 
