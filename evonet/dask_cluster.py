@@ -3,8 +3,9 @@
 With a scheduler address the evaluator joins that cluster (reached at once, so a
 wrong address fails before the run starts); without one it starts a `LocalCluster`
 of single-threaded worker processes on 127.0.0.1 and stops it at the end. The
-`Problem` is scattered to every worker once (`broadcast=True`); each generation
-one contiguous block of rows per worker thread is mapped over the cluster.
+`Problem` is sent once, as the result of a task (so Dask can compute it again if
+every worker holding it dies); each generation one contiguous block of rows per
+worker thread is mapped over the cluster.
 
 How the rows reach the workers (`transport`):
 
@@ -32,7 +33,10 @@ from under the run when a worker started by `dask worker` stops.
 
 Dask replaces a dead worker itself and reschedules its task; a task whose workers
 keep dying (`distributed.scheduler.allowed-failures`, 3 by default) fails with
-`KilledWorker`, turned into `WorkerDiedError`.
+`KilledWorker`, turned into `WorkerDiedError`. Scattered rows, though, die with
+their worker and Dask cancels their task: those blocks are scattered and evaluated
+again, and after `MAX_DEATHS` generations in a row that lost blocks the run stops
+with `WorkerDiedError`.
 
 Dask starts its workers with `MALLOC_TRIM_THRESHOLD_=65536`, which also freezes
 glibc's mmap threshold at 128 KiB: every larger temporary array of an evaluation is
@@ -57,6 +61,7 @@ import mmap
 import os
 import signal
 import threading
+from concurrent.futures import CancelledError
 from multiprocessing.shared_memory import SharedMemory
 
 import numpy as np
@@ -64,7 +69,7 @@ import numpy as np
 from .config import ConfigError
 from .evaluation import available_cpus, evaluate_block, split_rows
 from .fitness import Problem
-from .process_pool import WorkerDiedError
+from .process_pool import MAX_DEATHS, WorkerDiedError
 from .worker_log import replay, with_records
 
 log = logging.getLogger("evonet")
@@ -174,6 +179,10 @@ def _evaluate_shared(level: int, problem: Problem, name: str, token: bytes,
     return with_records(level, evaluate_block, problem, genomes)
 
 
+def _same(problem: Problem) -> Problem:
+    return problem
+
+
 def _announce(level: int):
     return with_records(level, log.info, "dask worker %d ready", os.getpid())
 
@@ -266,6 +275,7 @@ class DaskEvaluator:
         self._probed: set[str] = set()
         self._alive: set[str] = set()
         self.sent = {"shared": 0, "scatter": 0}  # blocks evaluated by each transport
+        self._deaths = 0  # generations in a row that lost blocks with a dead worker
         if scheduler:
             self._client = _connect(self._distributed, scheduler)
 
@@ -297,7 +307,9 @@ class DaskEvaluator:
         if self._problem_future is None:
             for _, records in self._client.run(_announce, log.getEffectiveLevel()).values():
                 replay(records)
-            self._problem_future = self._client.scatter(self.problem, broadcast=True)
+            # A task's result rather than scattered data: if every worker holding it dies,
+            # Dask computes it again instead of cancelling every task that needs it.
+            self._problem_future = self._client.submit(_same, self.problem, pure=False)
             if self.transport == "auto":
                 self._shared = SharedGenomes()
                 try:
@@ -325,11 +337,12 @@ class DaskEvaluator:
         self._probed.update(new)
         self.shared_workers.update(address for address, ok in answers.items() if ok is True)
 
-    def _placement(self, blocks: int) -> list[str | None]:
-        """For each block, the worker that reads it from shared memory, or None: scatter.
-        Blocks go round the threads of the live workers, so each gets its share."""
+    def _placement(self, blocks: int, indices: list[int]) -> list[str | None]:
+        """For each block at `indices`, the worker that reads it from shared memory, or
+        None: scatter. Blocks go round the threads of the live workers, so each gets its
+        share."""
         if self._shared is None:
-            return [None] * blocks
+            return [None] * len(indices)
         threads = self._client.nthreads()
         gone = self._alive - set(threads)
         if gone:
@@ -338,8 +351,8 @@ class DaskEvaluator:
         self._probe(threads)
         slots = [address for address, count in sorted(threads.items()) for _ in range(count)]
         if not slots:  # no worker right now: Dask waits for one; scatter does too
-            return [None] * blocks
-        placed = [slots[index % len(slots)] for index in range(blocks)]
+            return [None] * len(indices)
+        placed = [slots[index % len(slots)] for index in indices]
         return [address if address in self.shared_workers else None for address in placed]
 
     def __call__(self, genomes: np.ndarray) -> np.ndarray:
@@ -348,32 +361,49 @@ class DaskEvaluator:
             return np.zeros((0, 2))
         self.warm_up()
         blocks = split_rows(len(genomes), self.workers)
-        placement = self._placement(len(blocks))
         level = log.getEffectiveLevel()
-        futures: dict[int, object] = {}
-        if any(placement):
-            self._shared.write(genomes)
-            for index, address in enumerate(placement):
-                if address is not None:
-                    start, stop = blocks[index]
-                    futures[index] = self._client.submit(
-                        _evaluate_shared, level, self._problem_future, self._shared.name,
-                        self._shared.token, genomes.shape, start, stop, workers=[address],
-                        allow_other_workers=True, pure=False)
-        others = [index for index, address in enumerate(placement) if address is None]
-        futures.update(self._scatter(genomes, blocks, others, level))
-        results = self._gather(futures)
-        missed = [index for index, result in results.items() if result is None]
-        if missed:
-            log.info("%d dask blocks ran where shared memory is out of reach; scattering "
-                     "them", len(missed))
-            results.update(self._gather(self._scatter(genomes, blocks, missed, level)))
-        self.sent["shared"] += len(futures) - len(others) - len(missed)
-        self.sent["scatter"] += len(others) + len(missed)
+        results: dict[int, tuple] = {}
+        pending, scatter_only = list(range(len(blocks))), set()
+        while pending:
+            futures = self._submit(genomes, blocks, pending, scatter_only, level)
+            done, lost = self._collect(futures)
+            for index, result in done.items():
+                if result is None:  # a shared task that ran where the segment is out of reach
+                    scatter_only.add(index)
+                else:
+                    results[index] = result
+                    self.sent[futures[index][0]] += 1
+            if scatter_only - set(results):
+                log.info("%d dask blocks ran where shared memory is out of reach; "
+                         "scattering them", len(scatter_only - set(results)))
+            if lost:
+                self._died(len(lost), len(blocks))
+            pending = sorted(set(range(len(blocks))) - set(results))
+        self._deaths = 0
         ordered = [results[index] for index in range(len(blocks))]
         for _, records in ordered:
             replay(records)
         return np.concatenate([scores for scores, _ in ordered])
+
+    def _submit(self, genomes: np.ndarray, blocks: list[tuple[int, int]], indices: list[int],
+                scatter_only: set[int], level: int) -> dict[int, tuple[str, object]]:
+        """(transport, future) of each block at `indices`."""
+        placement = dict(zip(indices, self._placement(len(blocks), indices)))
+        futures: dict[int, tuple[str, object]] = {}
+        shared = [index for index in indices
+                  if placement[index] is not None and index not in scatter_only]
+        if shared:
+            self._shared.write(genomes)
+        for index in shared:
+            start, stop = blocks[index]
+            futures[index] = ("shared", self._client.submit(
+                _evaluate_shared, level, self._problem_future, self._shared.name,
+                self._shared.token, genomes.shape, start, stop, workers=[placement[index]],
+                allow_other_workers=True, pure=False))
+        others = [index for index in indices if index not in futures]
+        for index, future in self._scatter(genomes, blocks, others, level).items():
+            futures[index] = ("scatter", future)
+        return futures
 
     def _scatter(self, genomes: np.ndarray, blocks: list[tuple[int, int]],
                  indices: list[int], level: int) -> dict[int, object]:
@@ -390,12 +420,40 @@ class DaskEvaluator:
                                    [self._problem_future] * len(indices), remote, pure=False)
         return dict(zip(indices, futures))
 
-    def _gather(self, futures: dict[int, object]) -> dict[int, object]:
+    def _collect(self, futures: dict[int, tuple[str, object]]) -> tuple[dict, list[int]]:
+        """Results of the blocks that were evaluated, and the blocks whose data was lost:
+        scattered data dies with its worker (there is no recipe to compute it again), and
+        Dask then cancels the tasks that needed it."""
+        order = list(futures)
         try:
-            results = self._client.gather(list(futures.values()))
+            with self._killed_worker_is_fatal():
+                return dict(zip(order, self._client.gather([futures[i][1] for i in order]))), []
+        except CancelledError:
+            pass  # one block at least was lost: sort them out one by one
+        done, lost = {}, []
+        for index in order:
+            try:
+                with self._killed_worker_is_fatal():
+                    done[index] = futures[index][1].result()
+            except CancelledError:
+                lost.append(index)
+        return done, lost
+
+    @contextlib.contextmanager
+    def _killed_worker_is_fatal(self):
+        try:
+            yield
         except self._distributed.KilledWorker as exc:
             raise WorkerDiedError(f"dask workers kept dying on one block: {exc}") from None
-        return dict(zip(futures, results))
+
+    def _died(self, lost: int, blocks: int) -> None:
+        self._deaths += 1
+        if self._deaths >= MAX_DEATHS:
+            raise WorkerDiedError(f"dask workers died {self._deaths} times in a row; stopping "
+                                  "(checkpoints written so far are intact)")
+        log.warning("a dask worker died with the rows of %d of %d blocks; evaluating them "
+                    "again (failure %d of %d in a row)", lost, blocks, self._deaths,
+                    MAX_DEATHS)
 
     def close(self) -> None:
         with _quiet_shutdown():

@@ -24,6 +24,7 @@ from evonet.config import ConfigError, RunConfig
 from evonet.dask_cluster import HEADER, DaskEvaluator, SharedGenomes, check_dask
 from evonet.evaluation import evaluate_block, make_evaluator
 from evonet.network import init_genomes
+from evonet.process_pool import WorkerDiedError
 
 pytestmark = pytest.mark.timeout(120)  # a lost block must fail, never hang
 
@@ -301,24 +302,45 @@ def fault_plugins(monkeypatch):
 
 @needs_dev_shm
 @pytest.mark.slow
+@pytest.mark.parametrize("transport", ["auto", "scatter"])
 def test_a_worker_sigkilled_mid_block_changes_nothing(tmp_path, fault_plugins, monkeypatch,
-                                                      caplog):
-    # The worker is killed while its pinned shared-memory task runs: Dask must run that
+                                                      caplog, transport):
+    # The worker is killed while its task runs. Shared memory: Dask must run the pinned
     # task elsewhere (not wait for a worker of that address), and the segment must
-    # outlive the worker.
+    # outlive the worker. Scatter: the block's rows die with the worker and must be
+    # sent again.
     trigger = tmp_path / "wait-for-kill"
     trigger.touch()
     monkeypatch.setenv(fault_plugins.WAIT_FOR_KILL, str(trigger))  # before the workers start
     problem = make_problem(LONG_TEXT[:100], hidden=16, fitness="worker_faults:loglik_or_die")
     genomes = init_genomes(problem.spec, 10, np.random.default_rng(8))
     expected = evaluate_block(problem, genomes)
-    with DaskEvaluator(problem, "", 2) as evaluator, caplog.at_level("WARNING", "evonet"):
+    with DaskEvaluator(problem, "", 2, transport) as evaluator, \
+            caplog.at_level("WARNING", "evonet"):
         evaluator.warm_up()
         watcher = fault_plugins.kill_when_announced(tmp_path / "wait-for-kill.pid")
         np.testing.assert_array_equal(evaluator(genomes), expected)
         watcher.join()
         assert (tmp_path / "wait-for-kill.pid").exists()  # a worker took a block and died
-        assert segment_exists(evaluator._shared.name)
+        if transport == "auto":
+            assert segment_exists(evaluator._shared.name)
+            assert evaluator.sent["scatter"] == 0
+        else:
+            assert "a dask worker died with the rows of 1 of 2 blocks" in caplog.text
         np.testing.assert_array_equal(evaluator(genomes), expected)
-        assert evaluator.sent["scatter"] == 0
-    assert "dask workers left the cluster" in caplog.text
+    if transport == "auto":
+        assert "dask workers left the cluster" in caplog.text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("transport", ["auto", "scatter"])
+def test_workers_that_keep_dying_raise_worker_died_error_not_a_hang(tmp_path, fault_plugins,
+                                                                    monkeypatch, transport):
+    trigger = tmp_path / "die-while"
+    trigger.touch()
+    monkeypatch.setenv(fault_plugins.DIE_WHILE, str(trigger))  # before the workers start
+    problem = make_problem(fitness="worker_faults:loglik_or_die")
+    genomes = init_genomes(problem.spec, 6, np.random.default_rng(3))
+    with DaskEvaluator(problem, "", 2, transport) as evaluator:
+        with pytest.raises(WorkerDiedError, match="dask workers (kept dying|died 3 times)"):
+            evaluator(genomes)
