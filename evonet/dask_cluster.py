@@ -248,7 +248,7 @@ class DaskEvaluator:
     """Evaluate blocks of rows on a Dask cluster.
 
     Args:
-        problem: scattered once to every worker.
+        problem: sent to the workers once, as the result of a task.
         scheduler: `tcp://HOST:PORT` of an existing scheduler (given up after
             `CONNECT_TIMEOUT_S` seconds); empty starts a LocalCluster.
         workers: LocalCluster worker processes, and the number of blocks; None: one per
@@ -289,8 +289,8 @@ class DaskEvaluator:
         return available_cpus()
 
     def warm_up(self) -> None:
-        """Start the LocalCluster if needed, send the problem to every worker, and find
-        the workers that can read this host's shared memory."""
+        """Start the LocalCluster if needed, send the problem, and find the workers that
+        can read this host's shared memory."""
         if self._client is None:
             # Ctrl-C in a terminal reaches the whole process group: the workers must
             # leave it to the main process, which finishes the generation and writes a
@@ -337,7 +337,7 @@ class DaskEvaluator:
         self._probed.update(new)
         self.shared_workers.update(address for address, ok in answers.items() if ok is True)
 
-    def _placement(self, blocks: int, indices: list[int]) -> list[str | None]:
+    def _placement(self, indices: list[int]) -> list[str | None]:
         """For each block at `indices`, the worker that reads it from shared memory, or
         None: scatter. Blocks go round the threads of the live workers, so each gets its
         share."""
@@ -388,7 +388,7 @@ class DaskEvaluator:
     def _submit(self, genomes: np.ndarray, blocks: list[tuple[int, int]], indices: list[int],
                 scatter_only: set[int], level: int) -> dict[int, tuple[str, object]]:
         """(transport, future) of each block at `indices`."""
-        placement = dict(zip(indices, self._placement(len(blocks), indices)))
+        placement = dict(zip(indices, self._placement(indices)))
         futures: dict[int, tuple[str, object]] = {}
         shared = [index for index in indices
                   if placement[index] is not None and index not in scatter_only]
