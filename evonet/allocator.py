@@ -11,9 +11,11 @@ instead of 0.1 ms when three other such arrays were alive.
 
 `tune_allocator()` raises both thresholds with mallopt(3): arrays under
 `MMAP_THRESHOLD` come from the heap and up to `TRIM_THRESHOLD` of free heap is
-kept. Process-wide, so it is called by the loop (`evolve`), not at import. On a
-C library without mallopt (musl, macOS) it does nothing. Set EVONET_MALLOC=0
-to leave the allocator alone.
+kept. Process-wide and for the rest of the process (a notebook that ran
+`evolve`, every evaluating worker): up to `TRIM_THRESHOLD` of freed heap may stay
+with the process instead of going back to the system. So it is called by the loop
+(`evolve`) and by `evaluate_block`, not at import. Anywhere but glibc it does
+nothing. Set EVONET_MALLOC=0 to leave the allocator alone.
 """
 
 from __future__ import annotations
@@ -36,9 +38,12 @@ def tune_allocator() -> bool:
     if _tuned or os.environ.get("EVONET_MALLOC", "1") == "0":
         return _tuned
     try:
+        # The parameter numbers are glibc's: another C library's mallopt may differ.
+        if not os.confstr("CS_GNU_LIBC_VERSION"):
+            return False
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         mallopt = libc.mallopt
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, ValueError):  # no confstr name, no libc, no mallopt
         return False
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
     _tuned = bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(

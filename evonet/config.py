@@ -26,14 +26,17 @@ class ConfigError(ValueError):
 
 
 def _setting(default, help: str, *, choices=None, low=None, high=None, plugin=False,
-             resumable=False):
+             resumable=False, added_later=False):
     """A config field with the metadata used for validation and the CLI.
 
     `plugin`: besides `choices`, a `package.module:function` is accepted.
     `resumable`: may differ between a run and its resume (it does not change results).
+    `added_later`: the setting came after the first release; at its default it
+    changes nothing, and is left out of `evolution_hash` so that checkpoints written
+    before it existed still resume.
     """
     meta = {"help": help, "choices": choices, "low": low, "high": high, "plugin": plugin,
-            "resumable": resumable}
+            "resumable": resumable, "added_later": added_later}
     return field(default=default, metadata=meta)
 
 
@@ -75,7 +78,7 @@ class RunConfig:
     learning_rate: float = _setting(0.03, "es and gradient: optimizer step size", low=0.0)
     lr_half_life: float = _setting(
         0.0, "es and gradient: the learning rate halves every this many generations, down "
-        "to a tenth of it (0: constant)", low=0.0)
+        "to a tenth of it (0: constant)", low=0.0, added_later=True)
     optimizer: str = _setting("adam", "es and gradient: optimizer",
                               choices=("adam", "rmsprop"))
     weight_decay: float = _setting(0.0, "es and gradient: L2 pull of the weights toward 0, "
@@ -137,7 +140,8 @@ class RunConfig:
         """Hash of the settings that change results (not generations or backend):
         a resume must not continue a run under different ones."""
         fixed = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                 if not f.metadata["resumable"]}
+                 if not f.metadata["resumable"]
+                 and not (f.metadata["added_later"] and getattr(self, f.name) == f.default)}
         return hashlib.sha256(json.dumps(fixed, sort_keys=True).encode()).hexdigest()[:16]
 
     def worker_count(self) -> int | None:

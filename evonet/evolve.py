@@ -110,6 +110,13 @@ def _finite_or_none(value: Any) -> Any:
 MAX_SOLVER_TRIES = 3
 
 
+def _copy_scored(ind):
+    """A copy of `ind` with its fitness and accuracy (not a view of its generation)."""
+    copy = make_individual(ind, ind.sigma)
+    copy.fitness.values, copy.accuracy = ind.fitness.values, ind.accuracy
+    return copy
+
+
 class _Loop:
     """One run's mutable state, so checkpoint and resume see the same fields."""
 
@@ -130,7 +137,9 @@ class _Loop:
         self.saved_generation = -1  # the generation in checkpoint.npz
         self.best_text = ""
         self._best_key: bytes | None = None
-        self.solver = None  # the first network found to regenerate the text, if any
+        self._candidate_key: bytes | None = None
+        self._candidate_text = ""
+        self.solver = None  # the fittest network found to regenerate the text, if any
 
     # ------------------------------------------------------------------ one generation
     def step(self, evaluator) -> dict[str, Any]:
@@ -159,19 +168,23 @@ class _Loop:
 
         diagnostics = self.algorithm.tell(individuals)
         self.hof.update(individuals)
+        candidate = self.candidate()
+        key = candidate.tobytes()
+        if key != self._candidate_key:  # regenerating costs T single-network steps
+            self._candidate_key = key
+            self._candidate_text = self.regenerate(candidate)
+        if self._candidate_text == self.task.text:
+            # Solved by the hall of fame's best (or the centre); in an extended run a
+            # fitter network that also regenerates the text replaces the solver.
+            if self.solver is None or candidate.fitness.values > self.solver.fitness.values:
+                self.solver = _copy_scored(candidate)
+        elif self.solver is None:
+            self.solver = self.find_solver(individuals)
         best = self.best()
-        key = best.tobytes()
-        improved = key != self._best_key
-        if improved:  # regenerating costs T single-network steps: only when the best changes
-            self._best_key = key
-            self.best_text = self.regenerate(best)
-        solved = self.best_text == self.task.text
-        if not solved:
-            solver = self.find_solver(individuals)
-            if solver is not None:
-                self.solver = best = solver
-                self._best_key, self.best_text, improved = best.tobytes(), self.task.text, True
-                solved = True
+        self.best_text = self.task.text if self.solver is not None else self._candidate_text
+        solved = self.solver is not None
+        improved = best.tobytes() != self._best_key
+        self._best_key = best.tobytes()
         if solved and self.solved_at is None:
             self.solved_at = self.generation
 
@@ -199,11 +212,14 @@ class _Loop:
         return record
 
     def best(self):
-        """The network logged, saved and regenerated as the best: the first one found
-        to regenerate the text; until then the hall of fame's, unless the algorithm
-        names its own (ES: the centre, evaluated each generation)."""
-        if self.solver is not None:
-            return self.solver
+        """The network logged, saved and regenerated as the best: once the text is
+        regenerated, the solver (the fittest network found to regenerate it); until
+        then the candidate."""
+        return self.solver if self.solver is not None else self.candidate()
+
+    def candidate(self):
+        """The hall of fame's best, unless the algorithm names its own (ES: the centre,
+        evaluated each generation)."""
         champion = getattr(self.algorithm, "champion", None)
         return champion() if champion is not None and champion() is not None else self.hof[0]
 
@@ -224,10 +240,7 @@ class _Loop:
         candidates = [ind for ind in individuals if ind.accuracy >= n_predictions][:tries]
         for candidate in candidates:
             if self.regenerate(candidate) == self.task.text:
-                solver = make_individual(candidate, candidate.sigma)
-                solver.fitness.values, solver.accuracy = (candidate.fitness.values,
-                                                          candidate.accuracy)
-                return solver
+                return _copy_scored(candidate)
         return None
 
     # ------------------------------------------------------------------ checkpoints
@@ -294,9 +307,12 @@ class _Loop:
         for record in self.folder.trim_records(log_records):
             self.logbook.record(**record)
         if self.hof:
-            best = self.best()
-            self._best_key = best.tobytes()
-            self.best_text = self.regenerate(best)
+            candidate = self.candidate()
+            self._candidate_key = candidate.tobytes()
+            self._candidate_text = self.regenerate(candidate)
+            self._best_key = self.best().tobytes()
+            self.best_text = self.task.text if self.solver is not None else \
+                self._candidate_text
 
     def finished(self) -> bool:
         if self.generation >= self.config.generations:

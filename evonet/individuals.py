@@ -50,6 +50,8 @@ class Generation(list):
 def generation(genomes: np.ndarray, sigmas=None) -> Generation:
     """Individuals viewing the rows of the float32 matrix `genomes` (not copied), with
     unset fitness and step sizes `sigmas` (one per row; NaN or None: none)."""
+    if genomes.dtype != np.float32:  # the individuals would be copies, not its rows
+        raise TypeError(f"a generation's matrix must be float32 (got {genomes.dtype})")
     if sigmas is None:
         sigmas = [None] * len(genomes)
     individuals = Generation(
@@ -67,8 +69,10 @@ def rows_of(individuals, rows: list[int]) -> np.ndarray:
     genomes = getattr(individuals, "genomes", None)
     if genomes is None:
         return genome_matrix([individuals[i] for i in rows])
-    if rows and rows[-1] - rows[0] == len(rows) - 1:  # sorted and unique: consecutive
-        return genomes[rows[0]:rows[-1] + 1]
+    if rows and list(rows) == list(range(rows[0], rows[0] + len(rows))):
+        view = genomes[rows[0]:rows[0] + len(rows)]
+        view.flags.writeable = False  # an evaluator writing into it would corrupt them
+        return view
     return genomes[rows]
 
 

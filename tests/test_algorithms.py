@@ -216,3 +216,16 @@ def test_es_noise_table_is_a_function_of_the_seed_and_its_slices_are_the_perturb
         windows = np.lib.stride_tricks.sliding_window_view(table, 3)
         candidates = np.flatnonzero(np.abs(windows - eps[:3]).max(axis=1) < 1e-3)
         assert any(np.allclose(table[k:k + spec.size], eps, atol=1e-3) for k in candidates)
+
+
+@pytest.mark.parametrize("algorithm", ["es", "gradient"])
+def test_lr_half_life_reaches_the_optimizer(algorithm):
+    config = RunConfig(text="Hello world!", algorithm=algorithm, backend="serial",
+                       generations=8, learning_rate=0.05)
+    steps = {}
+    for half_life in (0.0, 2.0):
+        result = evolve(config.replace(lr_half_life=half_life))
+        steps[half_life] = [r["mean_step"] for r in result.logbook]
+    # Same first step; then the decaying run's steps shrink relative to the constant one.
+    assert steps[2.0][0] == pytest.approx(steps[0.0][0])
+    assert steps[2.0][-1] < 0.5 * steps[0.0][-1]

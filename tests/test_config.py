@@ -138,3 +138,20 @@ def test_config_hash_changes_exactly_with_the_settings_that_change_results(name)
         assert other.evolution_hash() == base.evolution_hash()
     else:
         assert other.evolution_hash() != base.evolution_hash()
+
+
+def test_settings_added_later_leave_the_hash_of_older_configs_alone():
+    """A checkpoint written before a setting existed must still resume: at its default,
+    an added setting is not hashed (the hash is what the checkpoint stored)."""
+    import dataclasses
+    import hashlib
+    import json
+
+    config = RunConfig(text="abc", population=12, lr_half_life=0.0)
+    older = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
+             if not f.metadata["resumable"] and not f.metadata["added_later"]}
+    stored = hashlib.sha256(json.dumps(older, sort_keys=True).encode()).hexdigest()[:16]
+    assert config.evolution_hash() == stored
+    assert config.replace(lr_half_life=800.0).evolution_hash() != stored
+    assert [f.name for f in dataclasses.fields(config) if f.metadata["added_later"]] == [
+        "lr_half_life"]

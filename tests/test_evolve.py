@@ -219,6 +219,29 @@ def test_a_solved_run_stops_unless_extended_and_remembers_the_extension(tmp_path
     assert [r["gen"] for r in folder.read_records()] == list(range(solved_at + 7))
 
 
+@pytest.mark.parametrize("algorithm", ["ga", "es"])
+def test_an_extended_solved_run_keeps_a_best_network_that_regenerates_the_text(tmp_path,
+                                                                                 algorithm):
+    from evonet.network import generate
+    from evonet.text import Task
+
+    config = RunConfig(text="Hello world!", algorithm=algorithm, backend="serial", seed=0,
+                       checkpoint_every=1000, checkpoint_seconds=3600.0)
+    folder = new_folder(tmp_path, "r", config)
+    first = evolve(config, folder)
+    assert first.status == "solved"
+    task = Task(config.text, config.encoding)
+    records = []
+    longer = evolve(config.replace(generations=first.generation + 40), folder, resume=True,
+                    extend=True, on_record=records.append)
+    assert all(r["solved"] and r["best_text"] == config.text for r in records)
+    genome, spec, saved = folder.load_best()  # what `evonet sample` regenerates
+    assert task.decode(generate(spec, genome, task.indices[0], len(task.text))) == config.text
+    # Extending may only replace the solver by a fitter network that also solves.
+    assert saved["fitness"] == longer.best_fitness >= first.best_fitness
+    np.testing.assert_array_equal(genome, longer.best_genome)
+
+
 # ---------------------------------------------------------------------------- NaN genomes
 def test_a_nan_genome_gets_the_worst_fitness_and_the_log_stays_finite(tmp_path):
     config = RunConfig(**{**UNSOLVED, "generations": 6})

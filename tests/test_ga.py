@@ -29,8 +29,10 @@ def evaluated_generation(config, seed=0, generations=1):
 def test_every_changed_child_is_re_evaluated_and_fitness_is_never_stale():
     config = RunConfig(population=20, hidden=4, mutpb=0.5, cxpb=0.5, backend="serial")
     ga, problem, individuals, _, _ = evaluated_generation(config, generations=3)
-    truth = evaluate(problem, np.stack(individuals))[:, 0]
-    np.testing.assert_array_equal([ind.fitness.values[0] for ind in individuals], truth)
+    truth = evaluate(problem, np.stack(individuals))
+    np.testing.assert_array_equal([ind.fitness.values[0] for ind in individuals], truth[:, 0])
+    # The accuracy too: a stale count could declare the run solved.
+    np.testing.assert_array_equal([ind.accuracy for ind in individuals], truth[:, 1])
 
 
 def test_the_best_individual_always_survives():

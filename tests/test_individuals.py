@@ -2,6 +2,7 @@ import copy
 import pickle
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -65,3 +66,13 @@ def test_rows_of_consecutive_rows_is_a_view_and_of_scattered_rows_a_copy():
     assert np.shares_memory(rows_of(individuals, [1, 2, 3]), genomes)
     assert not np.shares_memory(rows_of(individuals, [0, 2]), genomes)
     assert not np.shares_memory(rows_of(list(individuals), [1, 2, 3]), genomes)
+    with pytest.raises(ValueError):  # the view is read-only: evaluators must not write
+        rows_of(individuals, [1, 2])[0, 0] = 1.0
+    # Unsorted or repeated rows that span a range are not that range.
+    for rows in ([0, 2, 1, 3], [1, 2, 2], [3, 2, 1]):
+        np.testing.assert_array_equal(rows_of(individuals, rows), genomes[rows])
+
+
+def test_a_generation_needs_a_float32_matrix():
+    with pytest.raises(TypeError, match="float32"):
+        generation(np.zeros((2, 3)))

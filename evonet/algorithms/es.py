@@ -17,7 +17,8 @@ Perturbations are slices of one table of Gaussian noise drawn once per run (the
 shared noise table of Salimans et al.): a generation draws `population // 2`
 offsets instead of `population // 2 * D` normal deviates, which for the 342-character
 text (D ~ 8,800, 256 pairs) took 29 ms of a ~170 ms generation. Slices at different
-offsets are uncorrelated, and the table is many times longer than a genome.
+offsets often overlap, but shifted: their genes are different draws, so the
+perturbations stay nearly orthogonal, as independent ones would be.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from .blas import single_thread
 from .optimizers import Optimizer
 
 # Noise table length, in floats: at least this many (1 MB), and at least
-# NOISE_GENOMES genomes' worth so that slices rarely share many values.
+# NOISE_GENOMES genomes' worth, so that offsets rarely coincide.
 NOISE_TABLE_MIN = 1 << 18
 NOISE_GENOMES = 256
 
