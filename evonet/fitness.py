@@ -31,10 +31,12 @@ FitnessFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 BLOCK_FLOATS = 1 << 18
 
 
-def _shifted_logsumexp(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _shifted_logsumexp(logits: np.ndarray, top: np.ndarray | None = None
+                       ) -> tuple[np.ndarray, np.ndarray]:
     """`(max, log(sum(exp(logits - max))))` over the last axis, with one `(P, T, V)`
-    temporary (exponentiated in place)."""
-    top = logits.max(axis=-1, keepdims=True)
+    temporary (exponentiated in place); `top`: the max, if known already."""
+    if top is None:
+        top = logits.max(axis=-1, keepdims=True)
     shifted = np.subtract(logits, top)
     np.exp(shifted, out=shifted)
     return top, np.log(shifted.sum(axis=-1, keepdims=True))
@@ -61,17 +63,32 @@ def accuracy(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
     return (logits.argmax(axis=-1) == targets[None, :]).sum(axis=1).astype(np.float64)
 
 
-def _count_correct(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
+def _count_correct(logits: np.ndarray, targets: np.ndarray, top: np.ndarray | None = None
+                   ) -> np.ndarray:
     """`accuracy` without argmax, which copies the logits when V is not their contiguous
     axis (`output_logits`): a target is right when its logit is the maximum, unless
-    a tie puts an earlier maximum first (argmax takes the first)."""
-    top = logits.max(axis=-1, keepdims=True)
+    a tie puts an earlier maximum first (argmax takes the first). `top`: the max over
+    the last axis, if known already."""
+    if top is None:
+        top = logits.max(axis=-1, keepdims=True)
     hit = (np.take_along_axis(logits, targets[None, :, None], axis=-1) == top)[..., 0]
     tied = hit & ((logits == top).sum(axis=-1) > 1)
     if tied.any():  # rare: exact float ties
         rows, steps = np.nonzero(tied)
         hit[rows, steps] = logits[rows, steps].argmax(axis=-1) == targets[steps]
     return hit.sum(axis=1).astype(np.float64)
+
+
+def _loglik_and_correct(logits: np.ndarray, targets: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """`loglik` and `_count_correct` sharing one max over the vocabulary: the same
+    bits as calling both, one pass over the logits fewer (~0.6 of ~28 ms for 256
+    networks of 64 units on 130 characters)."""
+    top = logits.max(axis=-1, keepdims=True)
+    _, lse = _shifted_logsumexp(logits, top)
+    picked = np.take_along_axis(logits, targets[None, :, None], axis=-1)
+    scores = (picked - top - lse)[..., 0].mean(axis=1, dtype=np.float64)
+    return scores, _count_correct(logits, targets, top)
 
 
 def mse(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -129,8 +146,11 @@ def evaluate(problem: Problem, genomes: np.ndarray) -> np.ndarray:
         for start in range(0, len(genomes), block):
             rows = slice(start, start + block)
             logits = output_logits(spec, genomes[rows], states[:, rows])
-            scores = np.asarray(fitness_fn(logits, targets), dtype=np.float64)
-            correct = _count_correct(logits, targets)
+            if fitness_fn is loglik:
+                scores, correct = _loglik_and_correct(logits, targets)
+            else:
+                scores = np.asarray(fitness_fn(logits, targets), dtype=np.float64)
+                correct = _count_correct(logits, targets)
             broken = ~np.isfinite(scores) | ~np.isfinite(logits).all(axis=(1, 2))
             result[rows, 0] = np.where(broken, WORST_FITNESS, scores)
             result[rows, 1] = np.where(broken, 0.0, correct)

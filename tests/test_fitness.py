@@ -72,3 +72,19 @@ def test_user_fitness_function_by_module_path():
         problem.fitness_fn()
     problem, _ = make_problem(fitness="evonet.fitness:mse")
     assert problem.fitness_fn() is mse
+
+
+@given(seed=st.integers(0, 2**32 - 1), ties=st.booleans())
+@settings(max_examples=40, deadline=None)
+def test_fused_loglik_and_count_equal_the_separate_functions(seed, ties):
+    from evonet.fitness import _count_correct, _loglik_and_correct, loglik
+
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(5, 7, 4)).astype(np.float32)
+    if ties:  # exact float ties, where argmax takes the first maximum
+        logits = np.round(logits)
+    targets = rng.integers(0, 4, 7)
+    scores, correct = _loglik_and_correct(logits, targets)
+    np.testing.assert_array_equal(scores, loglik(logits, targets))
+    np.testing.assert_array_equal(correct, _count_correct(logits, targets))
+    np.testing.assert_array_equal(correct, (logits.argmax(-1) == targets).sum(1))
