@@ -69,7 +69,7 @@ import numpy as np
 from .config import ConfigError
 from .evaluation import available_cpus, evaluate_block, split_rows
 from .fitness import Problem
-from .process_pool import MAX_DEATHS, WorkerDiedError
+from .process_pool import WorkerDiedError, count_death
 from .worker_log import replay, with_records
 
 log = logging.getLogger("evonet")
@@ -447,13 +447,10 @@ class DaskEvaluator:
             raise WorkerDiedError(f"dask workers kept dying on one block: {exc}") from None
 
     def _died(self, lost: int, blocks: int) -> None:
-        self._deaths += 1
-        if self._deaths >= MAX_DEATHS:
-            raise WorkerDiedError(f"dask workers died {self._deaths} times in a row; stopping "
-                                  "(checkpoints written so far are intact)")
-        log.warning("a dask worker died with the rows of %d of %d blocks; evaluating them "
-                    "again (failure %d of %d in a row)", lost, blocks, self._deaths,
-                    MAX_DEATHS)
+        self._deaths = count_death(
+            self._deaths, "dask workers",
+            f"a dask worker died with the rows of {lost} of {blocks} blocks; evaluating "
+            "them again")
 
     def close(self) -> None:
         with _quiet_shutdown():

@@ -66,6 +66,18 @@ class WorkerDiedError(RuntimeError):
 
 
 # ---------------------------------------------------------------------------- in the workers
+def count_death(deaths: int, workers: str, warning: str) -> int:
+    """One more generation that lost blocks to dead `workers`: the new count, after
+    logging `warning`; WorkerDiedError once MAX_DEATHS come in a row. One policy for
+    every parallel evaluator."""
+    deaths += 1
+    if deaths >= MAX_DEATHS:
+        raise WorkerDiedError(f"{workers} died {deaths} times in a row; stopping "
+                              "(checkpoints written so far are intact)")
+    log.warning("%s (failure %d of %d in a row)", warning, deaths, MAX_DEATHS)
+    return deaths
+
+
 def _die_with_parent() -> None:
     """Workers must not outlive the run: forked, they inherit the main process's
     stop-flag signal handlers (so SIGTERM would only set a flag nobody reads), and
@@ -162,16 +174,16 @@ class ProcessPoolEvaluator:
 
     def _died(self, lost: int, blocks: int) -> None:
         """A worker died: drop the pool (the next call starts a new one), or give up."""
-        self._deaths += 1
         self._executor.shutdown(wait=True, cancel_futures=True)
         self._executor = None
-        if self._deaths >= MAX_DEATHS:
+        try:
+            self._deaths = count_death(
+                self._deaths, "worker processes",
+                f"a worker process died; restarting the pool and evaluating {lost} of "
+                f"{blocks} blocks again")
+        except WorkerDiedError:
             self.close()
-            raise WorkerDiedError(f"worker processes died {self._deaths} times in a row; "
-                                  "stopping (checkpoints written so far are intact)")
-        log.warning("a worker process died; restarting the pool and evaluating %d of %d "
-                    "blocks again (failure %d of %d in a row)", lost, blocks, self._deaths,
-                    MAX_DEATHS)
+            raise
 
     def close(self) -> None:
         if self._executor is not None:
