@@ -2,9 +2,8 @@
 flagged with its own reason; and the GA's per-generation diagnostics measure
 what the operators really did."""
 
-import importlib
-from pathlib import Path
-
+# tests/broken_operators.py: tests/ is on sys.path (pytest puts a test file's folder there)
+import broken_operators as broken  # in sys.modules: `broken_operators:NAME` resolves too
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -22,15 +21,6 @@ from evonet.diagnostics import (
 from evonet.evolve import evolve
 from evonet.network import NetworkSpec, init_genomes
 from evonet.operators import CROSSOVERS, MUTATIONS
-
-
-def _import_broken():
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(Path(__file__).parent))
-        return importlib.import_module("broken_operators")
-
-
-broken = _import_broken()  # stays in sys.modules, so `broken_operators:NAME` resolves too
 
 SPEC = NetworkSpec(vocab_size=6, hidden=5)
 

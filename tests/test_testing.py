@@ -1,10 +1,10 @@
 """The public testing API: built-ins pass, each classic bug fails with a message
 that says what is wrong."""
 
-import importlib
 import re
-from pathlib import Path
 
+# tests/broken_operators.py: tests/ is on sys.path (pytest puts a test file's folder there)
+import broken_operators as broken
 import numpy as np
 import pytest
 
@@ -15,15 +15,6 @@ from evonet.testing import (
     assert_crossover_preserves_parents,
     assert_mutation_effective,
 )
-
-
-def _import_broken():
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(Path(__file__).parent))
-        return importlib.import_module("broken_operators")
-
-
-broken = _import_broken()
 
 
 @pytest.mark.parametrize("name", sorted(set(MUTATIONS) - {"none"}))

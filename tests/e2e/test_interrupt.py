@@ -12,8 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from evonet.evolve import TIMING_FIELDS
+from cli_runs import evonet, reference_run, reproducible
 
 pytestmark = pytest.mark.slow
 
@@ -21,16 +20,6 @@ TEXT = "evolution is a tinkerer, not an engineer; it works with what it has"
 RUN_FLAGS = ["--text", TEXT, "--population", "32", "--hidden", "16", "--generations", "60",
              "--backend", "serial", "--seed", "3", "--quiet", "--checkpoint-every", "1000",
              "--checkpoint-seconds", "3600"]
-
-
-def evonet(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "evonet", *args], capture_output=True,
-                          text=True, timeout=120)
-
-
-def reproducible(log: Path) -> list[dict]:
-    records = [json.loads(line) for line in log.read_text().splitlines()]
-    return [{k: v for k, v in r.items() if k not in TIMING_FIELDS} for r in records]
 
 
 def interrupt_after(tmp_path: Path, lines: int, signals: list[int], while_running=None,
@@ -57,10 +46,7 @@ def interrupt_after(tmp_path: Path, lines: int, signals: list[int], while_runnin
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> Path:
-    runs = tmp_path_factory.mktemp("reference")
-    done = evonet("run", *RUN_FLAGS, "--runs-dir", str(runs), "--name", "ref")
-    assert done.returncode == 0, done.stderr
-    return runs / "ref"
+    return reference_run(tmp_path_factory.mktemp("reference"), RUN_FLAGS)
 
 
 @pytest.mark.parametrize("signals", [[signal.SIGINT], [signal.SIGTERM],

@@ -11,8 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from evonet.evolve import TIMING_FIELDS
+from cli_runs import evonet, reference_run, reproducible
 
 pytestmark = pytest.mark.slow
 
@@ -21,11 +20,6 @@ TEXT = "evolution is a tinkerer, not an engineer; it works with what it has"
 GENERATIONS = 80
 RUN_FLAGS = ["--text", TEXT, "--population", "32", "--hidden", "16", "--generations",
              str(GENERATIONS), "--backend", "serial", "--seed", "7", "--quiet"]
-
-
-def evonet(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "evonet", *args], capture_output=True,
-                          text=True, timeout=120)
 
 
 def start(*args: str) -> subprocess.Popen:
@@ -52,17 +46,9 @@ def kill_after(proc: subprocess.Popen, log: Path, lines: int) -> None:
     proc.stderr.close()
 
 
-def reproducible(log: Path) -> list[dict]:
-    records = [json.loads(line) for line in log.read_text().splitlines()]
-    return [{k: v for k, v in r.items() if k not in TIMING_FIELDS} for r in records]
-
-
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> Path:
-    runs = tmp_path_factory.mktemp("reference")
-    done = evonet("run", *RUN_FLAGS, "--runs-dir", str(runs), "--name", "ref")
-    assert done.returncode == 0, done.stderr
-    return runs / "ref"
+    return reference_run(tmp_path_factory.mktemp("reference"), RUN_FLAGS)
 
 
 @pytest.mark.parametrize("every", [1, 7])
