@@ -183,8 +183,8 @@ class _Loop:
         best = self.best()
         self.best_text = self.task.text if self.solver is not None else self._candidate_text
         solved = self.solver is not None
-        improved = best.tobytes() != self._best_key
-        self._best_key = best.tobytes()
+        best_key = best.tobytes()
+        improved, self._best_key = best_key != self._best_key, best_key
         if solved and self.solved_at is None:
             self.solved_at = self.generation
 
