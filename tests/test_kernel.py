@@ -69,6 +69,40 @@ def test_count_correct_is_argmax_accuracy_even_with_ties(p, t, v, seed, transpos
                                   accuracy(logits, targets))
 
 
+@given(seed=st.integers(0, 2**32 - 1), spread=st.sampled_from([1.0, 40.0]),
+       gather=st.booleans(), transposed=st.booleans())
+@settings(max_examples=60, deadline=None)
+def test_fused_count_is_argmax_accuracy_on_either_tie_check(seed, spread, gather, transposed):
+    """The fused path checks for ties only where sum(exp(logit - max)) >= 2, by a gather
+    of the suspects or by one pass over all logits: both must equal argmax, ties included.
+
+    A spread of 40 makes every non-maximal exp vanish, so the sum counts the maxima
+    exactly and few positions are suspects; a spread of 1 makes most of them suspects.
+    """
+    rng = np.random.default_rng(seed)
+    logits = (rng.integers(0, 12, (6, 40, 5)) * spread).astype(np.float32)
+    targets = rng.integers(0, 5, 40)
+    # Force ties with the target at a few steps: an earlier copy of the max takes the
+    # step away from the target, a later one does not.
+    for step in rng.choice(40, 6, replace=False):
+        row, other = rng.integers(0, 6), rng.integers(0, 5)
+        logits[row, step, targets[step]] = logits[row, step, other] = 99 * spread
+    if transposed:  # the layout output_logits returns, where the flat gather applies
+        logits = np.ascontiguousarray(logits.transpose(0, 2, 1)).transpose(0, 2, 1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fitness, "GATHER_FRACTION", 1.0 if gather else 0.0)
+        _, correct = fitness._loglik_and_correct(logits, targets)
+    np.testing.assert_array_equal(correct, accuracy(logits, targets))
+
+
+@pytest.mark.parametrize("vocab", [255, 256, 300])
+def test_tie_counts_do_not_wrap_around_for_large_vocabularies(vocab):
+    """All logits equal (a degenerate network): the count of maxima is the vocabulary."""
+    logits = np.zeros((2, 3, vocab), dtype=np.float32)
+    counts = fitness._max_counts(logits, logits.max(axis=-1, keepdims=True))
+    np.testing.assert_array_equal(counts, np.full((2, 3), vocab))
+
+
 def test_count_correct_gives_a_tie_to_the_first_maximum():
     logits = np.array([[[1, 5, 5], [5, 5, 1], [0, 0, 2]]], dtype=np.float32)
     assert fitness._count_correct(logits, np.array([2, 0, 2]))[0] == 2  # 5,5 at 1,2: 1 wins
