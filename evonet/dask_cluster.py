@@ -70,6 +70,7 @@ from .config import ConfigError
 from .evaluation import available_cpus, evaluate_block, split_rows
 from .fitness import Problem
 from .process_pool import WorkerDiedError, count_death
+from .shared_segment import create_segment
 from .worker_log import replay, with_records
 
 log = logging.getLogger("evonet")
@@ -204,7 +205,7 @@ class SharedGenomes:
     def reserve(self, nbytes: int) -> None:
         if self._segment is None or self._segment.size < HEADER + nbytes:
             self.close()
-            self._segment = SharedMemory(create=True, size=HEADER + nbytes)
+            self._segment = create_segment(HEADER + nbytes)
             self.token = os.urandom(TOKEN_BYTES)  # not the run's RNG: only names a segment
             self._segment.buf[:TOKEN_BYTES] = self.token
 
@@ -393,7 +394,12 @@ class DaskEvaluator:
         shared = [index for index in indices
                   if placement[index] is not None and index not in scatter_only]
         if shared:
-            self._shared.write(genomes)
+            try:
+                self._shared.write(genomes)
+            except OSError as exc:  # the matrix outgrew the room in /dev/shm
+                log.warning("%s: scattering genome rows to the dask workers instead", exc)
+                self._shared.close()
+                self._shared, shared = None, []
         for index in shared:
             start, stop = blocks[index]
             futures[index] = ("shared", self._client.submit(

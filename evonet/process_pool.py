@@ -45,6 +45,7 @@ import numpy as np
 
 from .evaluation import evaluate_block, split_rows
 from .fitness import Problem
+from .shared_segment import create_segment
 from .worker_log import RecordKeeper, keep_worker_records, replay
 
 log = logging.getLogger("evonet")
@@ -206,7 +207,12 @@ class ProcessPoolEvaluator:
         if len(genomes) == 0:
             return np.zeros((0, 2))
         if self.transport == "shared":
-            self._share(genomes)
+            try:
+                self._share(genomes)
+            except OSError as exc:  # no room in /dev/shm, or no shared memory at all
+                log.warning("%s: sending genome rows to the workers through their pipes "
+                            "instead", exc)
+                self.transport = "pickle"
         blocks = split_rows(len(genomes), self.workers)
         results: list[tuple[np.ndarray, list] | None] = [None] * len(blocks)
         pending = list(range(len(blocks)))
@@ -251,10 +257,16 @@ class ProcessPoolEvaluator:
         return futures
 
     def _share(self, genomes: np.ndarray) -> None:
-        """Copy the genomes into the shared segment, growing it when the matrix outgrows it."""
+        """Copy the genomes into the shared segment, growing it when the matrix outgrows it.
+
+        Raises:
+            OSError: the segment cannot be made (`shared_segment.NoSharedMemoryRoom`:
+                not enough room in the shared-memory file system).
+        """
         if self._shared is None or self._shared.size < genomes.nbytes:
             if self._shared is not None:
                 self._shared.close()
                 self._shared.unlink()
-            self._shared = SharedMemory(create=True, size=genomes.nbytes)
+                self._shared = None
+            self._shared = create_segment(genomes.nbytes)
         np.ndarray(genomes.shape, dtype=np.float32, buffer=self._shared.buf)[:] = genomes

@@ -7,6 +7,7 @@ workers that cannot read this host's shared memory, and no leaked or vanished se
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import subprocess
@@ -19,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_evaluation import LONG_TEXT, make_problem
+from test_shared_segment import needs_fallocate, no_room
 
 from evonet.config import ConfigError, RunConfig
 from evonet.dask_cluster import HEADER, DaskEvaluator, SharedGenomes, check_dask
@@ -249,6 +251,24 @@ def test_no_shared_memory_on_this_host_means_scatter(cluster, problem, monkeypat
 
 
 @needs_dev_shm
+@needs_fallocate
+def test_a_population_that_outgrows_shared_memory_is_scattered(cluster, problem, monkeypatch,
+                                                                 caplog):
+    """The first generation fits in /dev/shm, a larger one does not: its rows are
+    scattered, with a warning, and the scores are still serial's."""
+    small, large = (init_genomes(problem.spec, rows, np.random.default_rng(rows))
+                    for rows in (4, 30))
+    with DaskEvaluator(problem, cluster.scheduler_address, 2) as evaluator:
+        np.testing.assert_array_equal(evaluator(small), evaluate_block(problem, small))
+        assert evaluator.sent == {"shared": 2, "scatter": 0}
+        no_room(monkeypatch)
+        with caplog.at_level(logging.WARNING, logger="evonet"):
+            for _ in range(2):
+                np.testing.assert_array_equal(evaluator(large), evaluate_block(problem, large))
+        assert evaluator.sent == {"shared": 2, "scatter": 4}
+    assert sum("scattering genome rows" in r.getMessage() for r in caplog.records) == 1
+
+
 def test_close_unlinks_the_segment_and_workers_let_it_go(cluster, problem):
     with DaskEvaluator(problem, cluster.scheduler_address, 2) as evaluator:
         evaluator(init_genomes(problem.spec, 4, np.random.default_rng(0)))

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from test_evaluation import LONG_TEXT, make_problem
+from test_shared_segment import needs_fallocate, no_room
 
 from evonet.evaluation import evaluate_block
 from evonet.network import init_genomes
@@ -75,6 +76,25 @@ def test_close_removes_the_shared_segment():
     evaluator.close()
     with pytest.raises(FileNotFoundError):
         SharedMemory(name=name)
+
+
+@needs_fallocate
+def test_no_room_in_shared_memory_sends_rows_through_the_pipes(monkeypatch, caplog):
+    """A /dev/shm too small for the population (Docker's 64 MB): a warning, the same
+    scores, and no SIGBUS from writing into a segment the file system cannot hold."""
+    problem = make_problem(LONG_TEXT[:100], hidden=16)
+    genomes = init_genomes(problem.spec, 11, np.random.default_rng(4))
+    asked = no_room(monkeypatch)
+    with ProcessPoolEvaluator(problem, 2, "shared") as evaluator, \
+            caplog.at_level(logging.WARNING, logger="evonet"):
+        for _ in range(2):
+            np.testing.assert_array_equal(evaluator(genomes), evaluate_block(problem, genomes))
+        assert evaluator.transport == "pickle" and evaluator._shared is None
+    assert len(asked) == 1  # tried once, not every generation
+    assert [r.getMessage() for r in caplog.records if "no room" in r.getMessage()] == [
+        f"no room for {genomes.nbytes / 1e6:.1f} MB of shared memory (No space left on device; "
+        "on Docker, raise --shm-size): sending genome rows to the workers through their "
+        "pipes instead"]
 
 
 def test_a_worker_killed_between_generations_does_not_change_scores():
