@@ -83,8 +83,8 @@ def _target_logits(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
     stored = logits.transpose(0, 2, 1)
     if stored.flags.c_contiguous:
         rows, vocab, steps = stored.shape
-        return stored.reshape(rows, vocab * steps).take(targets * steps + np.arange(steps),
-                                                        axis=1)
+        flat = targets.astype(np.intp, copy=False) * steps + np.arange(steps)  # no overflow
+        return stored.reshape(rows, vocab * steps).take(flat, axis=1)
     return np.take_along_axis(logits, targets[None, :, None], axis=-1)[..., 0]
 
 
@@ -110,7 +110,8 @@ def _count_correct(logits: np.ndarray, targets: np.ndarray, top: np.ndarray | No
         top = logits.max(axis=-1, keepdims=True)
     hit = _target_logits(logits, targets) == top[..., 0]
     suspects = hit if untied is None else hit & ~untied
-    if untied is None or suspects.mean() > GATHER_FRACTION:  # many to check: one pass over all
+    if untied is None or np.count_nonzero(suspects) > GATHER_FRACTION * suspects.size:
+        # many to check: one pass over all
         tied = suspects & (_max_counts(logits, top) > 1)
     else:
         rows, steps = np.nonzero(suspects)

@@ -95,6 +95,19 @@ def test_fused_count_is_argmax_accuracy_on_either_tie_check(seed, spread, gather
     np.testing.assert_array_equal(correct, accuracy(logits, targets))
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int32])
+def test_narrow_target_dtypes_pick_the_right_logits(dtype):
+    """Flat indices `target * T + t` must not overflow the targets' own dtype (T=130)."""
+    rng = np.random.default_rng(5)
+    logits = np.ascontiguousarray(rng.normal(size=(3, 40, 130)).astype(np.float32))
+    logits = logits.transpose(0, 2, 1)  # output_logits' layout, where the flat take applies
+    targets = rng.integers(0, 40, 130)
+    expected = fitness._loglik_and_correct(logits, targets)
+    got = fitness._loglik_and_correct(logits, targets.astype(dtype))
+    np.testing.assert_array_equal(got[0], expected[0])
+    np.testing.assert_array_equal(got[1], expected[1])
+
+
 @pytest.mark.parametrize("vocab", [255, 256, 300])
 def test_tie_counts_do_not_wrap_around_for_large_vocabularies(vocab):
     """All logits equal (a degenerate network): the count of maxima is the vocabulary."""
