@@ -70,7 +70,7 @@ from .config import ConfigError
 from .evaluation import available_cpus, evaluate_block, split_rows
 from .fitness import Problem
 from .process_pool import WorkerDiedError, count_death
-from .shared_segment import create_segment
+from .shared_segment import NoSharedMemoryRoom, create_segment
 from .worker_log import replay, with_records
 
 log = logging.getLogger("evonet")
@@ -393,13 +393,8 @@ class DaskEvaluator:
         futures: dict[int, tuple[str, object]] = {}
         shared = [index for index in indices
                   if placement[index] is not None and index not in scatter_only]
-        if shared:
-            try:
-                self._shared.write(genomes)
-            except OSError as exc:  # the matrix outgrew the room in /dev/shm
-                log.warning("%s: scattering genome rows to the dask workers instead", exc)
-                self._shared.close()
-                self._shared, shared = None, []
+        if shared and not self._share(genomes):
+            shared = []
         for index in shared:
             start, stop = blocks[index]
             futures[index] = ("shared", self._client.submit(
@@ -411,13 +406,42 @@ class DaskEvaluator:
             futures[index] = ("scatter", future)
         return futures
 
+    def _share(self, genomes: np.ndarray) -> bool:
+        """Write the genomes into the shared segment; False, and scatter from now on, if
+        /dev/shm has no room for them (a warning says so)."""
+        try:
+            try:
+                self._shared.write(genomes)
+            except NoSharedMemoryRoom:
+                # The workers still map the segment just unlinked to grow it, so its
+                # pages stay allocated until they let go: make them, and try once more.
+                self._release_segment()
+                self._shared.write(genomes)
+            return True
+        except OSError as exc:
+            log.warning("%s: scattering genome rows to the dask workers instead", exc)
+            self._release_segment()
+            self._shared.close()
+            self._shared = None
+            self.shared_workers = set()  # scatter targets are then any live worker
+            return False
+
+    def _release_segment(self) -> None:
+        """Workers drop their mapping of the segment (they map it again when sent one)."""
+        if self.shared_workers:
+            with contextlib.suppress(Exception):  # a worker that died holds nothing
+                self._client.run(_detach, workers=sorted(self.shared_workers),
+                                 on_error="ignore")
+
     def _scatter(self, genomes: np.ndarray, blocks: list[tuple[int, int]],
                  indices: list[int], level: int) -> dict[int, object]:
         """Futures of the blocks at `indices`, their rows scattered to the workers."""
         if not indices:
             return {}
-        # To the workers shared memory cannot reach, if any; else anywhere.
-        targets = sorted(self._alive - self.shared_workers) or None
+        # To the workers shared memory cannot reach, if any; else (or with no shared
+        # memory in use, when the live workers are not tracked) anywhere.
+        targets = None if self._shared is None else (
+            sorted(self._alive - self.shared_workers) or None)
         # Scattered blocks go straight to the workers (spread over them), not through the
         # scheduler inside the task graph; each task then runs where its block is.
         remote = self._client.scatter([genomes[slice(*blocks[index])] for index in indices],
@@ -461,12 +485,10 @@ class DaskEvaluator:
     def close(self) -> None:
         with _quiet_shutdown():
             if self._client is not None:
-                if self._cluster is None and self.shared_workers:
+                if self._cluster is None:
                     # Workers of a cluster that outlives this run would keep the unlinked
                     # segment mapped until their next run: let it go now.
-                    with contextlib.suppress(Exception):
-                        self._client.run(_detach, workers=sorted(self.shared_workers),
-                                         on_error="ignore")
+                    self._release_segment()
                 self._client.close()
                 self._client = None
             if self._cluster is not None:

@@ -45,7 +45,7 @@ import numpy as np
 
 from .evaluation import evaluate_block, split_rows
 from .fitness import Problem
-from .shared_segment import create_segment
+from .shared_segment import NoSharedMemoryRoom, create_segment
 from .worker_log import RecordKeeper, keep_worker_records, replay
 
 log = logging.getLogger("evonet")
@@ -175,8 +175,7 @@ class ProcessPoolEvaluator:
 
     def _died(self, lost: int, blocks: int) -> None:
         """A worker died: drop the pool (the next call starts a new one), or give up."""
-        self._executor.shutdown(wait=True, cancel_futures=True)
-        self._executor = None
+        self._release_workers()
         try:
             self._deaths = count_death(
                 self._deaths, "worker processes",
@@ -186,10 +185,15 @@ class ProcessPoolEvaluator:
             self.close()
             raise
 
-    def close(self) -> None:
+    def _release_workers(self) -> None:
+        """Stop the workers (the next call starts new ones), which unmaps whatever
+        segment they had attached."""
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+
+    def close(self) -> None:
+        self._release_workers()
         if self._shared is not None:
             self._shared.close()
             self._shared.unlink()
@@ -213,6 +217,7 @@ class ProcessPoolEvaluator:
                 log.warning("%s: sending genome rows to the workers through their pipes "
                             "instead", exc)
                 self.transport = "pickle"
+                self._release_workers()  # they may still map a segment that is gone
         blocks = split_rows(len(genomes), self.workers)
         results: list[tuple[np.ndarray, list] | None] = [None] * len(blocks)
         pending = list(range(len(blocks)))
@@ -268,5 +273,13 @@ class ProcessPoolEvaluator:
                 self._shared.close()
                 self._shared.unlink()
                 self._shared = None
-            self._shared = create_segment(genomes.nbytes)
+            try:
+                self._shared = create_segment(genomes.nbytes)
+            except NoSharedMemoryRoom:
+                if self._executor is None:
+                    raise
+                # The workers still map the segment just unlinked, so its pages stay
+                # allocated until they let go: restart them and try once more.
+                self._release_workers()
+                self._shared = create_segment(genomes.nbytes)
         np.ndarray(genomes.shape, dtype=np.float32, buffer=self._shared.buf)[:] = genomes

@@ -24,7 +24,8 @@ class NoSharedMemoryRoom(OSError):
     """The shared-memory file system cannot hold a segment of the size asked for."""
 
     def __str__(self) -> str:
-        return self.strerror  # the message alone, without OSError's "[Errno 28]"
+        # The message alone, without OSError's "[Errno 28]".
+        return self.strerror or super().__str__()
 
 
 def create_segment(nbytes: int) -> SharedMemory:

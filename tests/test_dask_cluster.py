@@ -250,7 +250,6 @@ def test_no_shared_memory_on_this_host_means_scatter(cluster, problem, monkeypat
     assert "no shared memory for dask workers" in caplog.text
 
 
-@needs_dev_shm
 @needs_fallocate
 def test_a_population_that_outgrows_shared_memory_is_scattered(cluster, problem, monkeypatch,
                                                                  caplog):
@@ -266,9 +265,41 @@ def test_a_population_that_outgrows_shared_memory_is_scattered(cluster, problem,
             for _ in range(2):
                 np.testing.assert_array_equal(evaluator(large), evaluate_block(problem, large))
         assert evaluator.sent == {"shared": 2, "scatter": 4}
+        assert evaluator._shared is None and evaluator.shared_workers == set()
     assert sum("scattering genome rows" in r.getMessage() for r in caplog.records) == 1
 
 
+def test_growing_the_segment_retries_once_after_the_workers_let_the_old_one_go(
+        cluster, problem, monkeypatch, caplog):
+    """Workers that still map the unlinked segment keep its pages allocated: when the
+    grown segment is refused, they drop their mapping and it is tried once more."""
+    from evonet import dask_cluster
+    from evonet.shared_segment import NoSharedMemoryRoom
+
+    small, large = (init_genomes(problem.spec, rows, np.random.default_rng(rows))
+                    for rows in (4, 30))
+    create, refusals, detached = dask_cluster.create_segment, [], []
+
+    def create_once_refused(nbytes):
+        if not refusals:
+            refusals.append(nbytes)
+            raise NoSharedMemoryRoom(28, "no room (simulated)")
+        return create(nbytes)
+
+    with DaskEvaluator(problem, cluster.scheduler_address, 2) as evaluator, \
+            caplog.at_level(logging.WARNING, logger="evonet"):
+        evaluator(small)
+        monkeypatch.setattr(dask_cluster, "create_segment", create_once_refused)
+        release = evaluator._release_segment
+        monkeypatch.setattr(evaluator, "_release_segment",
+                            lambda: (detached.append(True), release()))
+        np.testing.assert_array_equal(evaluator(large), evaluate_block(problem, large))
+        assert refusals and detached == [True]
+        assert evaluator.sent == {"shared": 4, "scatter": 0}
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+@needs_dev_shm
 def test_close_unlinks_the_segment_and_workers_let_it_go(cluster, problem):
     with DaskEvaluator(problem, cluster.scheduler_address, 2) as evaluator:
         evaluator(init_genomes(problem.spec, 4, np.random.default_rng(0)))

@@ -97,6 +97,36 @@ def test_no_room_in_shared_memory_sends_rows_through_the_pipes(monkeypatch, capl
         "pipes instead"]
 
 
+def test_growing_the_segment_retries_once_after_the_workers_let_the_old_one_go(monkeypatch,
+                                                                               caplog):
+    """The workers' mapping keeps an unlinked segment's pages allocated: a full /dev/shm
+    may refuse the grown segment until they are restarted, and then accept it."""
+    from evonet import process_pool
+    from evonet.shared_segment import NoSharedMemoryRoom
+
+    problem = make_problem(LONG_TEXT[:100], hidden=16)
+    small, large = (init_genomes(problem.spec, rows, np.random.default_rng(rows))
+                    for rows in (3, 12))
+    create, refusals = process_pool.create_segment, []
+
+    def create_once_refused(nbytes):
+        if not refusals:
+            refusals.append(nbytes)
+            raise NoSharedMemoryRoom(28, "no room (simulated)")
+        return create(nbytes)
+
+    with ProcessPoolEvaluator(problem, 2, "shared") as evaluator, \
+            caplog.at_level(logging.WARNING, logger="evonet"):
+        evaluator(small)
+        pids = evaluator.pids()
+        monkeypatch.setattr(process_pool, "create_segment", create_once_refused)
+        np.testing.assert_array_equal(evaluator(large), evaluate_block(problem, large))
+        assert refusals == [large.nbytes] and evaluator.transport == "shared"
+        assert evaluator._shared.size >= large.nbytes
+        assert set(evaluator.pids()).isdisjoint(pids)  # restarted to let the old one go
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
 def test_a_worker_killed_between_generations_does_not_change_scores():
     problem = make_problem()
     rng = np.random.default_rng(3)
