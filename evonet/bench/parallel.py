@@ -195,6 +195,7 @@ def bench_hello(args) -> None:
           f"{config.workers}) vs --backend serial: seeds {seeds.start}-{seeds.stop - 1} "
           f"run by each, {args.repeats} times (seconds for all seeds)")
     totals: dict[str, list[float]] = {"auto": [], "serial": []}
+    paired: list[float] = []  # serial / auto of one seed's two runs, side by side
     for repeat in range(args.repeats):
         spent = {"auto": 0.0, "serial": 0.0}
         for seed in seeds:
@@ -202,17 +203,25 @@ def bench_hello(args) -> None:
                     ("serial", config.replace(seed=seed, backend="serial"))]
             if (repeat + seed) % 2:  # alternate which goes first: drifting load hits both
                 runs.reverse()
+            took = {}
             for name, run_config in runs:
                 start = time.perf_counter()
                 evolve(run_config)
-                spent[name] += time.perf_counter() - start
+                took[name] = time.perf_counter() - start
+                spent[name] += took[name]
+            paired.append(took["serial"] / took["auto"])
         for name, seconds in spent.items():
             totals[name].append(seconds)
     serial, auto = (statistics.median(totals[name]) for name in ("serial", "auto"))
     print(f"   serial {serial:.3f}s {_spread(totals['serial'])}   workers auto {auto:.3f}s "
-          f"{_spread(totals['auto'])}")
-    verdict = "ok" if serial / auto >= 0.95 else "BELOW TARGET"
-    print(f"   speed of auto relative to serial: {serial / auto:.2f} (target >= 0.95) {verdict}")
+          f"{_spread(totals['auto'])} (ratio of these medians {serial / auto:.2f})")
+    # The verdict uses the runs paired seed by seed, each pair run back to back: a
+    # shared machine's load drifts within a repeat, which the totals' medians absorb
+    # badly with 100 ms runs (0.93-1.06 for the same code in one afternoon).
+    ratio = statistics.median(paired)
+    verdict = "ok" if ratio >= 0.95 else "BELOW TARGET"
+    print(f"   speed of auto relative to serial: {ratio:.2f}, median of {len(paired)} "
+          f"side-by-side pairs (target >= 0.95) {verdict}")
 
 
 def run(args) -> int:
