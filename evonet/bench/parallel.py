@@ -82,54 +82,89 @@ def _timed_block(problem: Problem, genomes: np.ndarray) -> float:
         return time.perf_counter() - start
 
 
-def workload_parallelism(problem: Problem, genomes: np.ndarray, workers: int,
-                         repeats: int) -> float:
+class WorkloadCeiling:
     """The ceiling of a static split for this very workload: `workers` processes each
     evaluating one block of `genomes` at the same time, against one process evaluating
     one block alone (`workers` x alone / slowest together). Unlike the compute-bound
     ceiling it includes what the blocks' evaluations cost each other (shared caches and
-    memory bandwidth, the host's other tenants); no evaluator can beat it, and what an
-    evaluator loses below it is its own overhead."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    memory bandwidth, the host's other tenants); no evaluator can beat it by more than
+    the noise, and what an evaluator loses below it is its own overhead. Measured once
+    per repeat, between the evaluators' turns, so that it sees the same load."""
 
-    blocks = [genomes[start:stop] for start, stop in split_rows(len(genomes), workers)]
-    alone, together = [], []
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for _ in range(repeats):
-            alone.append(pool.submit(_timed_block, problem, blocks[0]).result())
-            together.append(max(pool.map(_timed_block, [problem] * len(blocks), blocks)))
-    return len(blocks) * statistics.median(alone) / statistics.median(together)
+    def __init__(self, problem: Problem, genomes: np.ndarray, workers: int):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.problem = problem
+        self.blocks = [genomes[a:b] for a, b in split_rows(len(genomes), workers)]
+        self.alone: list[float] = []
+        self.together: list[float] = []
+        self._pool = ProcessPoolExecutor(workers,
+                                         mp_context=multiprocessing.get_context("spawn"))
+
+    def measure(self) -> None:
+        self.alone.append(self._pool.submit(_timed_block, self.problem, self.blocks[0]).result())
+        self.together.append(max(self._pool.map(
+            _timed_block, [self.problem] * len(self.blocks), self.blocks)))
+
+    def ratio(self) -> float:
+        return len(self.blocks) * statistics.median(self.alone) / statistics.median(
+            self.together)
+
+    def close(self) -> None:
+        self._pool.shutdown()
 
 
-def _evaluators(problem: Problem, workers: int, with_dask: bool) -> dict:
-    """Every evaluator, started and warmed up, with its start-up time in seconds."""
-    made = {"serial": (SerialEvaluator(problem), 0.0)}
-    factories = {
+def _evaluator_groups(workers: int, with_dask: bool) -> list[dict]:
+    """Factories `problem -> evaluator`, in groups measured one after the other, each
+    beside its own serial runs, with only that group's workers alive: idle Dask
+    clusters keep ticking (heartbeats, the workers' profilers and memory monitors:
+    two idle LocalClusters of 2 workers used 16% of a core), which would tax whatever
+    is measured beside them."""
+    groups = [{
         f"process x{workers} (shared memory)":
-            lambda: ProcessPoolEvaluator(problem, workers, "shared"),
+            lambda problem: ProcessPoolEvaluator(problem, workers, "shared"),
         f"process x{workers} (pickled rows)":
-            lambda: ProcessPoolEvaluator(problem, workers, "pickle"),
-    }
+            lambda problem: ProcessPoolEvaluator(problem, workers, "pickle"),
+    }]
     if with_dask:
         from ..dask_cluster import DaskEvaluator
 
         # Rows through this host's shared memory (the default), and scattered over TCP as
         # they must be to workers on other machines.
-        factories[f"dask LocalCluster x{workers} (shared memory)"] = \
-            lambda: DaskEvaluator(problem, "", workers, "auto")
-        factories[f"dask LocalCluster x{workers} (scatter)"] = \
-            lambda: DaskEvaluator(problem, "", workers, "scatter")
-    for name, factory in factories.items():
-        start = time.perf_counter()
-        evaluator = factory()
-        evaluator.warm_up()
-        made[name] = (evaluator, time.perf_counter() - start)
+        groups.append({f"dask LocalCluster x{workers} (shared memory)":
+                       lambda problem: DaskEvaluator(problem, "", workers, "auto")})
+        groups.append({f"dask LocalCluster x{workers} (scatter)":
+                       lambda problem: DaskEvaluator(problem, "", workers, "scatter")})
+    return groups
+
+
+def _started(problem: Problem, factories: dict) -> dict:
+    """Serial and each of `factories`' evaluators, started and warmed up, with their
+    start-up times in seconds."""
+    made = {"serial": (SerialEvaluator(problem), 0.0)}
+    try:
+        for name, factory in factories.items():
+            start = time.perf_counter()
+            evaluator = factory(problem)
+            made[name] = (evaluator, None)
+            evaluator.warm_up()
+            made[name] = (evaluator, time.perf_counter() - start)
+    except BaseException:
+        _close(made)
+        raise
     return made
 
 
-def _interleaved_medians(evaluators: dict, genomes: np.ndarray, repeats: int) -> dict:
-    """Median seconds per evaluation of each evaluator, measured turn by turn."""
+def _close(made: dict) -> None:
+    for evaluator, _ in made.values():
+        evaluator.close()
+
+
+def _interleaved_medians(evaluators: dict, genomes: np.ndarray, repeats: int,
+                         ceiling: WorkloadCeiling | None = None) -> dict:
+    """Median seconds per evaluation of each evaluator, measured turn by turn (and the
+    workload's ceiling once per repeat, if given)."""
     times: dict[str, list[float]] = {name: [] for name in evaluators}
     reference = None
     for repeat in range(repeats + 1):  # the first round warms caches and is dropped
@@ -143,11 +178,32 @@ def _interleaved_medians(evaluators: dict, genomes: np.ndarray, repeats: int) ->
                 raise AssertionError(f"{name} scores differ from serial: bench is invalid")
             if repeat:
                 times[name].append(elapsed)
+        if ceiling is not None and repeat:
+            ceiling.measure()
     return {name: (statistics.median(t), t) for name, t in times.items()}
 
 
 def _spread(times: list[float]) -> str:
     return f"[{min(times):.3f} .. {max(times):.3f}]"
+
+
+def _measure_group(problem: Problem, tiny: Problem, genomes: np.ndarray, factories: dict,
+                   repeats: int, ceiling: WorkloadCeiling | None) -> dict:
+    """For serial and each evaluator of one group: (median s, times, start-up s, overhead
+    s), all timed turn by turn with that group's own serial runs."""
+    made = _started(problem, factories)
+    try:
+        full = _interleaved_medians(made, genomes, repeats, ceiling)
+    finally:
+        _close(made)
+    made_tiny = _started(tiny, factories)
+    try:
+        empty = _interleaved_medians(made_tiny, genomes, repeats)
+    finally:
+        _close(made_tiny)
+    return {name: (median, times, made[name][1],
+                   0.0 if name == "serial" else max(empty[name][0] - empty["serial"][0], 0.0))
+            for name, (median, times) in full.items()}
 
 
 def bench_evaluation(args, with_dask: bool) -> None:
@@ -156,36 +212,41 @@ def bench_evaluation(args, with_dask: bool) -> None:
     genomes = init_genomes(spec, args.population, np.random.default_rng(0))
     print(f"1. one evaluation: population {args.population}, hidden {args.hidden}, text "
           f"{len(TEXT)} characters, genome {spec.size} floats ({genomes.nbytes / 1e6:.1f} MB), "
-          f"median of {args.repeats} (min .. max)")
+          f"median of {args.repeats} (min .. max); each kind of evaluator alone with its "
+          "own serial runs, turn by turn")
     # The same genomes on a 1-character text: the transfer and scheduling without the work.
     tiny = Problem(spec, problem.inputs[:1], problem.targets[:1], problem.fitness)
-    evaluators = _evaluators(problem, args.workers, with_dask)
-    tiny_evaluators = _evaluators(tiny, args.workers, with_dask)
+    workload = WorkloadCeiling(problem, genomes, args.workers)
+    rows, serial_times = {}, []
     try:
-        full = _interleaved_medians(evaluators, genomes, args.repeats)
-        empty = _interleaved_medians(tiny_evaluators, genomes, args.repeats)
+        for index, factories in enumerate(_evaluator_groups(args.workers, with_dask)):
+            group = _measure_group(problem, tiny, genomes, factories, args.repeats,
+                                   workload if index == 0 else None)
+            serial = group.pop("serial")
+            serial_times += serial[1]
+            rows.update({name: (*row, serial[0]) for name, row in group.items()})
     finally:
-        for evaluator, _ in [*evaluators.values(), *tiny_evaluators.values()]:
-            evaluator.close()
-    ceiling = workload_parallelism(problem, genomes, args.workers, args.repeats)
-    print(f"   this workload's ceiling now: {args.workers} processes evaluating a block each at "
-          f"once do {ceiling:.2f}x the work of one alone (caches, memory and host shared)")
-    serial = full["serial"][0]
+        workload.close()
+    ceiling = workload.ratio()
+    print(f"   this workload's ceiling, measured between the process pools' repeats: "
+          f"{args.workers} processes evaluating a block each at once do {ceiling:.2f}x the "
+          "work of one alone (caches, memory and host shared)")
     print(f"   {'evaluator':36} {'seconds':>8} {'speedup':>8} {'start-up':>9}  "
           f"{'overhead':>9} {'evaluating':>10}  spread")
-    for name, (median, times) in full.items():
-        overhead = 0.0 if name == "serial" else max(empty[name][0] - empty["serial"][0], 0.0)
-        print(f"   {name:36} {median:8.3f} {serial / median:7.2f}x {evaluators[name][1]:8.2f}s"
+    print(f"   {'serial':36} {statistics.median(serial_times):8.3f} {'1.00x':>8} {'0.00s':>9}"
+          f"  {'0.0000s':>9} {statistics.median(serial_times):9.3f}s  {_spread(serial_times)}")
+    for name, (median, times, startup, overhead, serial) in rows.items():
+        print(f"   {name:36} {median:8.3f} {serial / median:7.2f}x {startup:8.2f}s"
               f"  {overhead:8.4f}s {median - overhead:9.3f}s  {_spread(times)}")
     targets = {"process": 1.8, "dask": 1.6}
-    for name, (median, _) in full.items():
+    for name, (median, _, _, _, serial) in rows.items():
         kind = name.split()[0]
-        if kind in targets:
-            verdict = "ok" if serial / median >= targets[kind] else "BELOW TARGET"
-            print(f"   {name}: {serial / median:.2f}x (target >= {targets[kind]}x) {verdict}; "
-                  f"{serial / median / ceiling:.0%} of the workload's ceiling")
-    print("   overhead: the same genome matrix through the evaluator on a 1-character text "
-          "(transfer + scheduling, minus serial's own cost); evaluating: the rest")
+        verdict = "ok" if serial / median >= targets[kind] else "BELOW TARGET"
+        print(f"   {name}: {serial / median:.2f}x (target >= {targets[kind]}x) {verdict}; "
+              f"{serial / median / ceiling:.0%} of the workload's ceiling")
+    print("   speedup: against the serial runs timed in the same turns; overhead: the same "
+          "genome matrix through the evaluator on a 1-character text (transfer + scheduling, "
+          "minus serial's own cost); evaluating: the rest")
 
 
 def bench_hello(args) -> None:
