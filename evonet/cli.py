@@ -74,7 +74,8 @@ def _reason(exc: Exception) -> str:
     return getattr(exc, "strerror", None) or str(exc)
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type for counts (also used by the benchmarks' own options)."""
     try:
         value = int(text)
     except ValueError:
@@ -271,21 +272,21 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR")
     plot.add_argument("-o", "--output", type=Path, required=True,
                       help="image file: .png, .svg or .pdf")
-    plot.add_argument("--width", type=_positive_int, default=1000, help="pixels [default: 1000]")
-    plot.add_argument("--height", type=_positive_int, default=700, help="pixels [default: 700]")
-    plot.add_argument("--dpi", type=_positive_int, default=100, help="[default: 100]")
+    plot.add_argument("--width", type=positive_int, default=1000, help="pixels [default: 1000]")
+    plot.add_argument("--height", type=positive_int, default=700, help="pixels [default: 700]")
+    plot.add_argument("--dpi", type=positive_int, default=100, help="[default: 100]")
     plot.set_defaults(handler=cmd_plot)
 
     check = sub.add_parser("check", help="are the mutation and crossover operators effective? "
                            "(exit 1 when one is not)")
     add_config_flags(check)
-    check.add_argument("--warmup", type=_positive_int, default=20, help="generations of the "
+    check.add_argument("--warmup", type=positive_int, default=20, help="generations of the "
                        "short run whose individuals the operators are tried on [default: 20]")
-    check.add_argument("--samples", type=_positive_int, default=128,
+    check.add_argument("--samples", type=positive_int, default=128,
                        help="mutants made, and pairs crossed, per operator [default: 128]")
     check.add_argument("--ablation", action="store_true", help="also run the config with "
                        "mutation off and crossover off, same evaluation budget, and compare")
-    check.add_argument("--seeds", type=_positive_int, default=5,
+    check.add_argument("--seeds", type=positive_int, default=5,
                        help="ablation runs per arm [default: 5]")
     check.add_argument("--json", action="store_true", help="print JSON, for scripts")
     check.add_argument("--plot", type=Path, metavar="FILE",

@@ -30,7 +30,9 @@ if not hasattr(creator, "PlainFitness"):
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--plain-generations", type=int, default=400,
+    from ..cli import positive_int
+
+    parser.add_argument("--plain-generations", type=positive_int, default=400,
                         help="generation budget of the plain DEAP program per seed")
 
 

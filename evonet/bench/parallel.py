@@ -38,12 +38,15 @@ TEXT = (SENTENCE * 5)[:350]
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--workers", type=int, default=2, help="parallel workers [default: 2]")
+    from ..cli import positive_int
+
+    parser.add_argument("--workers", type=positive_int, default=2,
+                        help="parallel workers [default: 2]")
     parser.add_argument("--population", type=int, default=256)
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--skip-dask", action="store_true", help="leave the Dask cluster out")
     parser.add_argument("--skip-hello", action="store_true", help="leave the whole runs out")
-    parser.add_argument("--seeds", type=int, default=5, help="seeds of the whole runs")
+    parser.add_argument("--seeds", type=positive_int, default=5, help="seeds of the whole runs")
 
 
 def _busy(steps: int) -> float:
@@ -286,6 +289,8 @@ def bench_hello(args) -> None:
 
 
 def run(args) -> int:
+    # Bad sizes are refused before anything is measured (ConfigError: exit status 2).
+    RunConfig(text=TEXT, population=args.population, hidden=args.hidden)
     with_dask = not args.skip_dask
     if with_dask:
         try:

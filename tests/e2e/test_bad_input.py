@@ -84,6 +84,25 @@ def test_bad_flags(tmp_path, capsys, flags, expected):
     assert not runs.exists() or not any(runs.iterdir())
 
 
+@pytest.mark.parametrize("argv, expected", [
+    (["bench", "parallel", "--workers", "0"], "--workers: must be a whole number >= 1"),
+    (["bench", "parallel", "--workers", "-1"], "--workers: must be a whole number >= 1"),
+    (["bench", "parallel", "--seeds", "0"], "--seeds: must be a whole number >= 1"),
+    (["bench", "parallel", "--population", "1"], "population must be >= 2"),
+    (["bench", "parallel", "--hidden", "0"], "hidden must be >= 1"),
+    (["bench", "parallel", "--repeats", "0"], "--repeats must be >= 1"),
+    (["bench", "hello", "--plain-generations", "0"], "--plain-generations: must be a whole"),
+    (["bench", "kernel", "--shape", "1,2,3"], "--shape must be P,H,V,T"),
+    (["bench", "nosuch"], "unknown benchmark 'nosuch'"),
+])
+def test_bad_benchmark_options_fail_before_measuring(capsys, argv, expected):
+    status = main(argv)
+    out, err = capsys.readouterr()
+    assert status == 2 and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("evonet: error: ") and expected in err, err
+    assert out == ""  # refused before anything was measured or printed
+
+
 def test_unwritable_runs_folder(tmp_path, capsys):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
