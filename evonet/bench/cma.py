@@ -31,7 +31,9 @@ class _Unlimited(CovarianceMatrixAdaptation):
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--hidden-sizes", default=",".join(map(str, HIDDEN)),
+    from ..cli import positive_int_list
+
+    parser.add_argument("--hidden-sizes", type=positive_int_list, default=list(HIDDEN),
                         help="comma-separated hidden sizes to measure")
 
 
@@ -48,7 +50,7 @@ def _generation(algorithm, scores: np.ndarray):
 
 def run(args) -> int:
     repeats = args.repeats
-    sizes = [int(h) for h in getattr(args, "hidden_sizes", ",".join(map(str, HIDDEN))).split(",")]
+    sizes = getattr(args, "hidden_sizes", list(HIDDEN))
     print("medians of", repeats, "repeats, one process (a shared machine: numbers are noisy)")
     print(f"{'hidden':>6} {'N':>6} {'evaluate s':>11} {'es s':>9} {'cma s':>9} "
           f"{'cma/evaluate':>13} {'cma/es':>8}")

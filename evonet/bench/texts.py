@@ -51,6 +51,8 @@ def config_for(name: str, algorithm: str, seed: int = 0, **overrides) -> RunConf
 
 
 def add_arguments(parser) -> None:
+    from ..cli import positive_seconds
+
     parser.add_argument("--texts", default=",".join(TEXTS),
                         help=f"comma-separated texts among {', '.join(TEXTS)} [default: all]")
     parser.add_argument("--algorithms", default=",".join(ALGORITHMS),
@@ -59,7 +61,7 @@ def add_arguments(parser) -> None:
                         help="worker processes, a number or auto (every CPU when parallel "
                              "evaluation pays, else serial: the run default) [default: auto]")
     parser.add_argument("--backend", default="process", help="[default: process]")
-    parser.add_argument("--time-limit", type=float, default=600.0,
+    parser.add_argument("--time-limit", type=positive_seconds, default=600.0,
                         help="stop a run after this many seconds [default: 600]")
 
 

@@ -94,6 +94,11 @@ def test_bad_flags(tmp_path, capsys, flags, expected):
     (["bench", "hello", "--plain-generations", "0"], "--plain-generations: must be a whole"),
     (["bench", "kernel", "--shape", "1,2,3"], "--shape must be P,H,V,T"),
     (["bench", "nosuch"], "unknown benchmark 'nosuch'"),
+    (["bench", "texts", "--time-limit", "0"], "--time-limit: must be a number of seconds > 0"),
+    (["bench", "texts", "--time-limit", "nan"], "--time-limit: must be a number of seconds"),
+    (["bench", "texts", "--time-limit", "-5"], "--time-limit: must be a number of seconds"),
+    (["bench", "cma", "--hidden-sizes", "16,a"], "--hidden-sizes: must be comma-separated"),
+    (["bench", "cma", "--hidden-sizes", "16,0"], "--hidden-sizes: must be comma-separated"),
 ])
 def test_bad_benchmark_options_fail_before_measuring(capsys, argv, expected):
     status = main(argv)
