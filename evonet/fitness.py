@@ -111,7 +111,6 @@ def _count_correct(logits: np.ndarray, targets: np.ndarray, top: np.ndarray | No
     hit = _target_logits(logits, targets) == top[..., 0]
     suspects = hit if untied is None else hit & ~untied
     if untied is None or np.count_nonzero(suspects) > GATHER_FRACTION * suspects.size:
-        # many to check: one pass over all
         tied = suspects & (_max_counts(logits, top) > 1)
     else:
         rows, steps = np.nonzero(suspects)
