@@ -8,6 +8,7 @@ pipes, CI), so that a captured output stays readable; nothing with `--quiet`.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import time
@@ -44,6 +45,17 @@ def _isatty(stream: TextIO) -> bool:
         return False
 
 
+def terminal_size(stream: TextIO) -> tuple[int, int]:
+    """(columns, rows) of the terminal `stream` writes to. A pseudo-terminal whose
+    size was never set (`script`, `docker -t`, some CI runners) reports 0 x 0: each
+    zero becomes the classic 80 columns or 24 rows."""
+    try:
+        columns, rows = os.get_terminal_size(stream.fileno())
+    except (AttributeError, ValueError, OSError):  # not a file descriptor's terminal
+        columns, rows = shutil.get_terminal_size((80, 24))
+    return columns or 80, rows or 24
+
+
 def clip(text: str, width: int) -> str:
     """`text` cut to at most `width` characters, with an ellipsis when cut."""
     if len(text) <= width:
@@ -62,20 +74,25 @@ class NullProgress:
 
 
 class LineProgress:
-    """One line at generation 0, every `every` generations or `seconds`, and when solved."""
+    """One line at generation 0, every `every` generations or `seconds`, and at the
+    first solved generation (a solved run extended by `resume` stays solved: one line
+    per generation from then on would flood a log)."""
 
     def __init__(self, stream: TextIO | None = None, every: int = 10, seconds: float = 2.0):
         self.stream = stream or sys.stdout
         self.every, self.seconds = every, seconds
         self._last = float("-inf")
+        self._solved_shown = False
 
     def __call__(self, record: dict[str, Any]) -> None:
         now = time.monotonic()
-        due = (record["gen"] % self.every == 0 or record["solved"]
+        newly_solved = record["solved"] and not self._solved_shown
+        due = (record["gen"] % self.every == 0 or newly_solved
                or now - self._last >= self.seconds)
         if not due:
             return
         self._last = now
+        self._solved_shown = self._solved_shown or record["solved"]
         print(f"gen {record['gen']:>5}  best {record['fitness_max']:.4f}  "
               f"acc {record['accuracy_best']:.3f}  {record['evals_per_s']:>9.0f} evals/s  "
               f"{record['elapsed_s']:7.2f}s  {record['best_text']!r}",
@@ -98,18 +115,20 @@ class BarProgress:
                  width: int | None = None):
         from tqdm import tqdm
 
-        # A pseudo-terminal may report 0 columns: then assume the classic 80.
-        self.width = width or shutil.get_terminal_size().columns or 80
+        columns, rows = terminal_size(stream)
+        self.width = width or columns
         self.interval = interval
         self._last = float("-inf")
         self._record: dict[str, Any] | None = None
         # total is the generation limit; generations count from 0, so gen g means g of total
         # are done once g = total.
-        self.bar = tqdm(total=total, file=stream, ncols=self.width, leave=True, position=0,
-                        bar_format="gen {n}/{total} {bar} {desc}", mininterval=0,
+        # nrows given: tqdm hides a bar whose position is not above the screen height
+        # it detects, which is 0 on a terminal that reports no size.
+        self.bar = tqdm(total=total, file=stream, ncols=self.width, nrows=rows, leave=True,
+                        position=0, bar_format="gen {n}/{total} {bar} {desc}", mininterval=0,
                         dynamic_ncols=False)
-        self.text = tqdm(total=0, file=stream, ncols=self.width, leave=True, position=1,
-                         bar_format="{desc}", mininterval=0, dynamic_ncols=False)
+        self.text = tqdm(total=0, file=stream, ncols=self.width, nrows=rows, leave=True,
+                         position=1, bar_format="{desc}", mininterval=0, dynamic_ncols=False)
 
     def __call__(self, record: dict[str, Any]) -> None:
         self._record = record

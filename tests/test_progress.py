@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import io
+import os
+import pty
 import re
+import select
+import sys
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evonet.progress import BarProgress, LineProgress, NullProgress, clip, make_progress
+from evonet.progress import (BarProgress, LineProgress, NullProgress, clip, make_progress,
+                             terminal_size)
 
 
 class Terminal(io.StringIO):
@@ -47,10 +52,11 @@ def test_lines_every_n_generations_and_when_solved():
     progress = LineProgress(stream, every=10, seconds=1e9)
     for gen in range(25):
         progress(record(gen))
-    progress(record(25, "hello", solved=True))
+    for gen in range(25, 32):  # a solved run extended by resume stays solved
+        progress(record(gen, "hello", solved=True))
     progress.close()
     gens = [int(line.split()[1]) for line in stream.getvalue().splitlines()]
-    assert gens == [0, 10, 20, 25]
+    assert gens == [0, 10, 20, 25, 30]
     assert "'hello'" in stream.getvalue() and "4321 evals/s" in stream.getvalue()
 
 
@@ -65,6 +71,30 @@ def test_bar_shows_generation_fitness_accuracy_rate_elapsed_and_the_regeneration
     assert "best -1.2200" in bar and "acc 0.500" in bar and "4321 evals/s" in bar
     assert "01:35" in bar  # elapsed from the record (65 s + 30), not the display's own clock
     assert lines[-1].strip() == "best: 'text at 30'"
+
+
+def test_bar_and_regeneration_show_on_a_terminal_that_reports_no_size(monkeypatch):
+    # A fresh pseudo-terminal is 0 x 0 until someone sets its size, as under `script`
+    # or `docker -t`: tqdm, which measures stdout itself, then took the screen for 0
+    # rows high and drew nothing.
+    main_fd, child_fd = pty.openpty()
+    try:
+        assert os.get_terminal_size(child_fd) == (0, 0)
+        with os.fdopen(os.dup(child_fd), "w") as terminal:
+            monkeypatch.setattr(sys, "stdout", terminal)
+            assert terminal_size(terminal) == (80, 24)
+            progress = BarProgress(terminal, total=20, interval=0.0)
+            progress(record(12, text="shown"))
+            progress.close()
+        output = b""
+        while select.select([main_fd], [], [], 0)[0]:
+            output += os.read(main_fd, 65536)
+    finally:
+        os.close(main_fd)
+        os.close(child_fd)
+    lines = screen_lines(output.decode())
+    assert any(line.startswith("gen 12/20") for line in lines)
+    assert "best: 'shown'" in [line.strip() for line in lines]
 
 
 def test_bar_lines_fit_the_width_even_for_long_texts_with_newlines():
