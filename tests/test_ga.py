@@ -79,6 +79,30 @@ def test_untouched_children_keep_their_parents_fitness_without_evaluation():
     assert all(ind.fitness.valid for ind in second)
 
 
+@pytest.mark.parametrize("operators", [{"crossover": "none", "cxpb": 1.0, "mutpb": 0.0},
+                                       {"mutation": "none", "mutpb": 1.0, "cxpb": 0.0}])
+def test_children_an_applied_operator_left_unchanged_are_not_evaluated_again(operators):
+    # Applied to every child, but changing no gene: their parents' fitness still holds.
+    config = RunConfig(population=10, hidden=4, backend="serial", **operators)
+    ga, problem, individuals, _, _ = evaluated_generation(config, generations=1)
+    second = ga.ask()
+    assert all(ind.fitness.valid for ind in second)
+    truth = evaluate(problem, np.stack(second))[:, 0]
+    np.testing.assert_array_equal([ind.fitness.values[0] for ind in second], truth)
+
+
+def test_crossing_two_copies_of_one_parent_is_not_evaluated_but_a_real_cross_is():
+    config = RunConfig(population=9, hidden=4, elite=1, cxpb=1.0, mutpb=0.0,
+                       backend="serial")
+    ga, *_ = evaluated_generation(config, generations=1)
+    twin = ga.population[0]
+    ga.population = [twin] * 4 + ga.population[4:]  # parents 0-3 are one network
+    ga.toolbox.register("select", lambda population, k: list(population[:k]))
+    children = ga.ask()[1:]  # after the elite
+    # Pairs (0, 1) and (2, 3) cross copies of one parent; (4, 5) and (6, 7) do not.
+    assert [ind.fitness.valid for ind in children] == [True] * 4 + [False] * 4
+
+
 @pytest.mark.parametrize("mutation", ["gaussian", "self_adaptive"])
 def test_diagnostics_report_what_mutation_did(mutation):
     config = RunConfig(population=30, hidden=4, cxpb=0.0, mutpb=1.0, mutation=mutation,
@@ -91,6 +115,9 @@ def test_diagnostics_report_what_mutation_did(mutation):
     off = config.replace(mutation="none")
     *_, diagnostics = evaluated_generation(off, generations=2)
     assert diagnostics["mutated_fraction"] == 0.0 and diagnostics["mean_step"] == 0.0
+    # Applied to no child: no step to report, rather than a step of 0.
+    *_, diagnostics = evaluated_generation(config.replace(mutpb=0.0), generations=2)
+    assert diagnostics["mean_step"] is None and diagnostics["mutated_fraction"] == 0.0
 
 
 @pytest.mark.parametrize("mutation", ["gaussian", "self_adaptive", "point"])

@@ -90,8 +90,6 @@ class GeneticAlgorithm:
         first = np.arange(0, n - 1, 2)
         first = first[self.rng.random(len(first)) < cfg.cxpb]
         second = first + 1
-        crossed = np.zeros(n, dtype=bool)
-        crossed[first] = crossed[second] = True
         # Success is measured on the children an operator really changed: counting
         # every child it was applied to would credit a no-op operator with the
         # other operator's successes (a do-nothing mutation would look successful).
@@ -107,9 +105,11 @@ class GeneticAlgorithm:
                      mut_changed)
 
         individuals = generation(matrix, sigmas)
-        # Elites and children no operator touched keep their parent's fitness: no
-        # re-evaluation.
-        kept = np.concatenate([np.ones(len(elites), dtype=bool), ~(crossed | mutated)])
+        # Elites and children whose genes no operator changed keep their parent's
+        # fitness: no re-evaluation. "Changed", not "applied": crossing two copies of one
+        # parent, the `none` crossover or a mutation that moved nothing leaves the very
+        # same genes, and evaluation is a function of the genes alone.
+        kept = np.concatenate([np.ones(len(elites), dtype=bool), ~(cx_changed | mut_changed)])
         for ind, parent, keep in zip(individuals, elites + parents, kept):
             if keep:
                 ind.fitness.values, ind.accuracy = parent.fitness.values, parent.accuracy
@@ -183,7 +183,7 @@ class GeneticAlgorithm:
         neutral = child_fitness == pending["best_parent"]
         return diagnostics | {
             "mutated_fraction": float(changed.mean()) if len(changed) else 0.0,
-            "mean_step": float(steps[mutated].mean()) if mutated.any() else 0.0,
+            "mean_step": float(steps[mutated].mean()) if mutated.any() else None,
             "mutation_success": float(improved[changed].mean()) if changed.any() else None,
             "mutation_neutral": float(neutral[changed].mean()) if changed.any() else None,
             "crossover_success": float(improved[crossed].mean()) if crossed.any() else None,
