@@ -43,6 +43,15 @@ log = logging.getLogger("evonet")
 
 # Record fields that measure time: everything else in log.jsonl is reproducible.
 TIMING_FIELDS = ("elapsed_s", "evals_per_s", "eval_s")
+# Operator diagnostics: every algorithm logs every one (null where it has no such
+# operator), so that runs of different algorithms load and plot the same way.
+OPERATOR_FIELDS = ("sigma", "mutated_fraction", "mean_step", "mutation_success",
+                   "mutation_neutral", "crossover_success")
+# The fields of every record, in order (README "Log fields"); algorithms may add
+# their own after them (`centre_fitness`, `cma_condition`, `grad_norm`).
+LOG_FIELDS = ("gen", "nevals", "fitness_max", "fitness_avg", "fitness_min", "fitness_std",
+              "accuracy_best", "solved", "best_text", "diversity", *OPERATOR_FIELDS,
+              *TIMING_FIELDS)
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -197,6 +206,7 @@ class _Loop:
             "accuracy_best": best.accuracy / self.task.n_predictions,
             "solved": solved, "best_text": self.best_text,
             "diversity": diversity(individuals),
+            **dict.fromkeys(OPERATOR_FIELDS),
             **{k: _finite_or_none(v) for k, v in diagnostics.items()},
             "elapsed_s": round(self.elapsed_before + self.clock(), 4),
             "evals_per_s": round(len(invalid) / max(gen_s, 1e-9), 1),

@@ -14,7 +14,7 @@ from evonet.algorithms import ALGORITHMS
 from evonet.algorithms.cma import MAX_GENES
 from evonet.algorithms.es import centered_ranks
 from evonet.config import ConfigError, RunConfig
-from evonet.evolve import TIMING_FIELDS, build_problem, evolve
+from evonet.evolve import LOG_FIELDS, TIMING_FIELDS, build_problem, evolve
 from evonet.network import generate
 from evonet.runfolder import RunFolder
 
@@ -43,6 +43,18 @@ def test_solves_hello_world_within_budget(algorithm):
     task, spec, _ = build_problem(config)
     regenerated = generate(spec, result.best_genome, task.indices[0], len(task.text))
     assert task.decode(regenerated) == "Hello world!"
+
+
+@pytest.mark.parametrize("algorithm", sorted(ALGORITHMS))
+def test_every_record_has_every_documented_field(algorithm):
+    # Runs of different algorithms load, compare and plot alike: a field an algorithm
+    # has no use for is null, not missing.
+    records = []
+    evolve(RunConfig(**SMALL, algorithm=algorithm, generations=2), on_record=records.append)
+    for record in records:
+        assert set(LOG_FIELDS) <= set(record), set(LOG_FIELDS) - set(record)
+        assert list(record)[:len(LOG_FIELDS) - len(TIMING_FIELDS)] == list(
+            LOG_FIELDS[:-len(TIMING_FIELDS)])
 
 
 @pytest.mark.parametrize("cell", CELLS)

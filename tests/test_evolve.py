@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import errno
 import json
+import re
 import signal
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +19,7 @@ from evonet import runfolder
 from evonet.algorithms import ALGORITHMS
 from evonet.config import RunConfig
 from evonet.evaluation import SerialEvaluator
-from evonet.evolve import TIMING_FIELDS, RunInterrupted, _Loop, evolve, read_checkpoint
+from evonet.evolve import LOG_FIELDS, TIMING_FIELDS, RunInterrupted, _Loop, evolve, read_checkpoint
 from evonet.fitness import WORST_FITNESS
 from evonet.runfolder import RunFolder, RunFolderError, load_npz
 
@@ -379,3 +381,11 @@ def test_a_network_that_misses_a_character_is_not_regenerated_in_search_of_a_sol
     assert loop.find_solver(individuals) is None  # accuracies say neither can solve
     individuals[1].accuracy = float(loop.task.n_predictions)
     np.testing.assert_array_equal(loop.find_solver(individuals), solution)
+
+
+def test_the_readme_documents_exactly_the_logged_fields():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = readme.split("### Log fields")[1].split("\n\n")[1]
+    documented = [name for row in table.splitlines()[2:]
+                  for name in re.findall(r"`(\w+)`", row.split("|")[1])]
+    assert documented == list(LOG_FIELDS)
