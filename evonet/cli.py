@@ -256,7 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="start a run")
     add_config_flags(run)
-    run.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where run folders go")
+    run.add_argument("--runs-dir", type=Path, default=Path("runs"),
+                     help="where run folders go [default: runs]")
     run.add_argument("--name", help="run folder name [default: timestamp and target]")
     run.add_argument("--quiet", action="store_true", help="print only the final result")
     run.set_defaults(handler=cmd_run)

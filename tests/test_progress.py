@@ -12,8 +12,14 @@ import sys
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evonet.progress import (BarProgress, LineProgress, NullProgress, clip, make_progress,
-                             terminal_size)
+from evonet.progress import (
+    BarProgress,
+    LineProgress,
+    NullProgress,
+    clip,
+    make_progress,
+    terminal_size,
+)
 
 
 class Terminal(io.StringIO):
