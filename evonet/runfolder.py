@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import shutil
+import sys
 import tempfile
 import time
 import zipfile
@@ -41,6 +42,41 @@ class RunFolderError(ValueError):
 
 class RunFolderWriteError(RunFolderError):
     """A file of the run folder could not be written (full disk, no permission)."""
+
+
+class RunLogHandler(logging.FileHandler):
+    """run.log. It is a diary, not a result: when it cannot be written (a full disk)
+    the run says so once on stderr and goes on, where logging's default would print a
+    traceback for every record and the error on closing would hide how the run ended
+    (summary.json, the final report). log.jsonl and the checkpoints, which are results,
+    stop the run with their own one-line error instead."""
+
+    failed = False
+
+    def handleError(self, record: logging.LogRecord | None) -> None:
+        if self.failed:
+            return
+        self.failed = True
+        exc = sys.exc_info()[1]
+        reason = getattr(exc, "strerror", None) or exc
+        print(f"evonet: warning: cannot write {self.baseFilename}: {reason}; run.log "
+              "stops here, the run goes on", file=sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.failed:
+            super().emit(record)
+
+    def flush(self) -> None:
+        try:
+            super().flush()
+        except OSError:
+            self.handleError(None)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except OSError:  # the stream's own flush on closing
+            self.handleError(None)
 
 
 def default_name(text: str) -> str:
@@ -163,7 +199,7 @@ class RunFolder:
         folder = cls(path)
         try:
             folder.write_config(config)
-        except RunFolderError:
+        except BaseException:
             shutil.rmtree(path, ignore_errors=True)  # nothing half-written left behind
             raise
         return folder
@@ -277,7 +313,7 @@ class RunFolder:
     # ------------------------------------------------------------------ run.log
     def log_handler(self) -> logging.Handler:
         with _writing(self / RUNLOG):
-            handler = logging.FileHandler(self / RUNLOG, encoding="utf-8")
+            handler = RunLogHandler(self / RUNLOG, encoding="utf-8")
         handler.setFormatter(logging.Formatter(
             "%(asctime)s %(processName)s %(levelname)s %(message)s"))
         return handler

@@ -107,6 +107,36 @@ def test_create_never_reuses_and_cleans_up_when_config_cannot_be_written(tmp_pat
         RunFolder.create(tmp_path, "new", config)
     assert not (tmp_path / "new").exists()
 
+    def interrupted(*args, **kwargs):  # Ctrl-C, or any error that is not an OSError
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runfolder.tempfile, "mkstemp", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        RunFolder.create(tmp_path, "newer", config)
+    assert not (tmp_path / "newer").exists()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_an_unwritable_run_log_is_reported_once_and_the_run_still_ends_well(tmp_path,
+                                                                            capsys):
+    from evonet.cli import main
+
+    small = ["--text", "abcabd", "--population", "8", "--hidden", "4", "--backend",
+             "serial", "--quiet", "--checkpoint-every", "2"]
+    assert main(["run", *small, "--generations", "4", "--runs-dir", str(tmp_path),
+                 "--name", "r"]) == 0
+    folder = tmp_path / "r"
+    (folder / "run.log").unlink()
+    (folder / "run.log").symlink_to("/dev/full")  # every write: ENOSPC
+    capsys.readouterr()
+    assert main(["resume", str(folder), "--generations", "9"]) == 0
+    out, err = capsys.readouterr()
+    assert err.splitlines() == [f"evonet: warning: cannot write {folder / 'run.log'}: "
+                                "No space left on device; run.log stops here, the run goes on"]
+    assert "not solved in 9 generations" in out  # the final report, after the failure
+    assert json.loads((folder / "summary.json").read_text())["generations"] == 9
+    assert len((folder / "log.jsonl").read_text().splitlines()) == 10
+
 
 def write_log(folder: RunFolder, records: list[dict], tail: bytes = b"") -> bytes:
     data = b"".join(json.dumps(r).encode() + b"\n" for r in records) + tail
