@@ -21,7 +21,7 @@ from .diagnostics import DESTRUCTIVE, OperatorReport, check_crossover, check_mut
 from .evaluation import make_evaluator
 from .evolve import build_problem, evolve
 from .individuals import fitness_array, genome_matrix, make_individual
-from .operators import crossover, mutation
+from .operators import crossover, mutation, operator_keywords
 
 
 @dataclass
@@ -63,13 +63,6 @@ class CheckReport:
         lines += ["", "not effective: " + ", ".join(bad) if bad
                   else "every checked operator is effective"]
         return "\n".join(lines)
-
-
-def operator_keywords(config: RunConfig, spec, rng: np.random.Generator) -> dict[str, Any]:
-    """The keywords an operator may take, as the GA binds them."""
-    return {"rng": rng, "sigma": config.sigma, "indpb": config.indpb,
-            "cx_indpb": config.cx_indpb, "alpha": config.alpha,
-            "unit_of_gene": spec.unit_of_gene()}
 
 
 def check_config(config: RunConfig, *, warmup: int = 20, samples: int = 128,

@@ -198,6 +198,10 @@ def evaluate(problem: Problem, genomes: np.ndarray) -> np.ndarray:
                 scores, correct = _loglik_and_correct(logits, targets)
             else:
                 scores = np.asarray(fitness_fn(logits, targets), dtype=np.float64)
+                if scores.shape != (len(logits),):  # a scalar would broadcast silently
+                    raise ValueError(f"fitness {problem.fitness!r} returned shape "
+                                     f"{scores.shape} for {len(logits)} networks; expected "
+                                     f"({len(logits)},): one score per network")
                 correct = _count_correct(logits, targets)
             broken = ~np.isfinite(scores) | ~np.isfinite(logits).all(axis=(1, 2))
             result[rows, 0] = np.where(broken, WORST_FITNESS, scores)

@@ -214,6 +214,26 @@ def bind(func: Callable, available: dict[str, Any]) -> Callable:
     return functools.partial(func, **wanted)
 
 
+def operator_keywords(config, spec, rng: np.random.Generator) -> dict[str, Any]:
+    """The keywords an operator may take (`bind` passes those it names), from the run's
+    config and network spec."""
+    return {"rng": rng, "sigma": config.sigma, "indpb": config.indpb,
+            "cx_indpb": config.cx_indpb, "alpha": config.alpha,
+            "unit_of_gene": spec.unit_of_gene()}
+
+
+def apply_operator(operator: Callable, *individuals) -> None:
+    """Call a DEAP operator and keep our individuals: if it returned new arrays
+    instead of changing its arguments in place (the stale-fitness trap), copy
+    their values back so the change is neither lost nor left unevaluated."""
+    returned = operator(*individuals)
+    for ind, new in zip(individuals, returned):
+        if new is not ind:
+            ind[:] = np.asarray(new, dtype=np.float32)
+            if getattr(new, "sigma", None) is not None:
+                ind.sigma = new.sigma
+
+
 def crossover(name: str) -> Callable:
     return resolve(name, CROSSOVERS, "crossover")
 

@@ -4,16 +4,19 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from .config import RunConfig
+from .config import ConfigError, RunConfig
 from .evolve import RunInterrupted, RunResult, build_problem, evolve, read_checkpoint
+from .fitness import evaluate
+from .individuals import make_individual
 from .lock import acquire
-from .network import generate
-from .operators import crossover, mutation
+from .network import generate, init_genomes
+from .operators import apply_operator, bind, crossover, mutation, operator_keywords
 from .progress import make_progress
 from .runfolder import RunFolder, RunFolderError, RunFolderWriteError
 from .text import Task
@@ -22,15 +25,74 @@ log = logging.getLogger("evonet")
 
 
 def preflight(config: RunConfig) -> None:
-    """Fail on bad input before anything is written: the text, the network, the plugins."""
-    _, _, problem = build_problem(config)
+    """Fail on bad input before anything is written: the text, the network, its
+    memory, the plugins (looked up, then tried once on two random networks)."""
+    _, spec, problem = build_problem(config)
+    check_memory(config, spec.size)
     problem.fitness_fn()
     crossover(config.crossover)
     mutation(config.mutation)
+    _try_plugins(config, spec, problem)
     if config.backend == "dask":
         from .dask_cluster import check_dask
 
         check_dask(config.scheduler)
+
+
+def memory_needed(config: RunConfig, genes: int) -> int:
+    """Bytes a run holds at its peak, roughly: float32 genomes of `genes` weights,
+    2.5 populations' worth (`evonet bench memory` measured 2.3x at 1,024 genomes of
+    100,000 weights), plus the ES noise table (NOISE_GENOMES genomes) or the GA's
+    int64 gene-to-unit map (two genomes' worth)."""
+    from .algorithms.es import NOISE_GENOMES
+
+    extra = NOISE_GENOMES if config.algorithm == "es" else 2
+    return int(genes * 4 * (2.5 * config.population + extra))
+
+
+def physical_memory() -> int | None:
+    """This machine's RAM in bytes, None where the OS does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(config: RunConfig, genes: int) -> None:
+    """ConfigError when the run clearly cannot fit in this machine's RAM: say so before
+    a run folder is made, not with a MemoryError after."""
+    needed, available = memory_needed(config, genes), physical_memory()
+    if available and needed > available:
+        raise ConfigError(
+            f"population {config.population} of networks with {genes:,} weights needs about "
+            f"{needed / 2**30:,.1f} GiB of memory, more than this machine's "
+            f"{available / 2**30:,.1f} GiB: lower --population or --hidden")
+
+
+def _try_plugins(config: RunConfig, spec, problem) -> None:
+    """Call user functions once on two random networks: a wrong signature or return
+    value is bad input (exit 2), found before a run folder is made."""
+    rng = np.random.default_rng(0)
+    genomes = init_genomes(spec, 2, rng)
+    if ":" in config.fitness:
+        try:
+            evaluate(problem, genomes)
+        except Exception as exc:
+            raise ConfigError(f"fitness {config.fitness!r} fails on two test networks: "
+                              f"{type(exc).__name__}: {exc}") from None
+    if config.algorithm != "ga":
+        return  # the other algorithms use no crossover or mutation
+    keywords = operator_keywords(config, spec, rng)
+    for kind, name, lookup, count in (("crossover", config.crossover, crossover, 2),
+                                      ("mutation", config.mutation, mutation, 1)):
+        if ":" not in name:
+            continue
+        individuals = [make_individual(row.copy()) for row in genomes[:count]]
+        try:
+            apply_operator(bind(lookup(name), keywords), *individuals)
+        except Exception as exc:
+            raise ConfigError(f"{kind} {name!r} fails on test networks: "
+                              f"{type(exc).__name__}: {exc}") from None
 
 
 def _attach_log(folder: RunFolder) -> list[logging.Handler]:

@@ -74,6 +74,18 @@ def test_user_fitness_function_by_module_path():
     assert problem.fitness_fn() is mse
 
 
+def one_score_for_all(logits, targets):
+    return float(loglik(logits, targets).mean())
+
+
+def test_a_user_fitness_must_score_each_network():
+    # A scalar would broadcast: every network the same score, evolution blind.
+    problem, _ = make_problem(fitness=f"{__name__}:one_score_for_all")
+    genomes = init_genomes(problem.spec, 3, np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"returned shape \(\) for 3 networks; expected \(3,\)"):
+        evaluate(problem, genomes)
+
+
 @given(seed=st.integers(0, 2**32 - 1), ties=st.booleans())
 @settings(max_examples=40, deadline=None)
 def test_fused_loglik_and_count_equal_the_separate_functions(seed, ties):

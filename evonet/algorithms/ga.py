@@ -17,20 +17,7 @@ from deap import base, tools
 
 from ..individuals import fitness_array, generation, genome_matrix, make_individual
 from ..network import NetworkSpec, init_genomes
-from ..operators import GenomeBatch, bind, crossover, mutation
-
-
-def _apply(operator, *individuals):
-    """Call a DEAP operator and keep our individuals: if it returned new arrays
-    instead of changing its arguments in place (the stale-fitness trap), copy
-    their values back so the change is neither lost nor left unevaluated."""
-    returned = operator(*individuals)
-    for ind, new in zip(individuals, returned):
-        if new is not ind:
-            ind[:] = np.asarray(new, dtype=np.float32)
-            if getattr(new, "sigma", None) is not None:
-                ind.sigma = new.sigma
-
+from ..operators import GenomeBatch, apply_operator, bind, crossover, mutation, operator_keywords
 
 # Genes varied per operator call: whole small populations in one call (Python
 # overhead per generation), a few rows at a time for large genomes (the
@@ -46,9 +33,7 @@ class GeneticAlgorithm:
         self.population: list = []
         self._pending: dict = {}
         toolbox = base.Toolbox()
-        available = {"rng": rng, "sigma": config.sigma, "indpb": config.indpb,
-                     "cx_indpb": config.cx_indpb, "alpha": config.alpha,
-                     "unit_of_gene": spec.unit_of_gene()}
+        available = operator_keywords(config, spec, rng)
         self._crossover = crossover(config.crossover)
         self._mutation = mutation(config.mutation)
         toolbox.register("mate", bind(self._crossover, available))
@@ -137,7 +122,7 @@ class GeneticAlgorithm:
             return
         for i, j in zip(first, second):
             ind1, ind2 = make_individual(genomes[i]), make_individual(genomes[j])
-            _apply(self.toolbox.mate, ind1, ind2)
+            apply_operator(self.toolbox.mate, ind1, ind2)
             changed[i], changed[j] = (ind1 != genomes[i]).any(), (ind2 != genomes[j]).any()
             genomes[i], genomes[j] = ind1, ind2
 
@@ -161,7 +146,7 @@ class GeneticAlgorithm:
             return
         for i in rows:
             ind = make_individual(genomes[i], None if np.isnan(sigmas[i]) else sigmas[i])
-            _apply(self.toolbox.mutate, ind)
+            apply_operator(self.toolbox.mutate, ind)
             steps[i] = np.linalg.norm(ind - genomes[i])
             changed[i] = (ind != genomes[i]).any()
             genomes[i] = ind

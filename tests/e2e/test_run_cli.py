@@ -97,8 +97,15 @@ def test_bad_input_is_one_line_exit_2_and_no_run_folder(tmp_path, args, needle):
 
 
 def test_an_unexpected_failure_is_one_line_exit_1_with_the_traceback_in_run_log(tmp_path):
+    # It passes the pre-run trial call (bad input, exit 2), then fails mid-run.
     (tmp_path / "failing_fitness.py").write_text(
-        "def boom(logits, targets):\n    raise RuntimeError('kaboom')\n")
+        "calls = 0\n\n"
+        "def boom(logits, targets):\n"
+        "    global calls\n"
+        "    calls += 1\n"
+        "    if calls > 2:\n"
+        "        raise RuntimeError('kaboom')\n"
+        "    return logits.max(axis=-1).mean(axis=1)\n")
     done = subprocess.run(
         [sys.executable, "-m", "evonet", "run", "--fitness", "failing_fitness:boom",
          "--backend", "serial", "--runs-dir", "runs", "--name", "f"], cwd=tmp_path,
