@@ -25,6 +25,7 @@ import numpy as np
 from .config import RunConfig
 from .evaluation import make_evaluator
 from .evolve import build_problem, evolve
+from .plots import check_image_path
 from .runfolder import atomic_write
 from .stats import mann_whitney_u, min_p
 
@@ -214,21 +215,14 @@ def run_ablation(config: RunConfig, seeds: int, *, evaluator=None,
 INSTALL_HINT = "--plot needs matplotlib: pip install 'evonet[plot]'"
 
 
-FORMATS = ("png", "svg", "pdf")
-
-
 def validate_plot_path(path: Path | str) -> None:
     """Fail before any run when the plot could not be written.
 
     Raises:
         ImportError: matplotlib is missing (the message is an install hint).
-        ValueError: an unknown image suffix or a missing folder.
+        ValueError: an unknown image suffix, or no folder to write it in.
     """
-    path = Path(path)
-    if path.suffix.lower().lstrip(".") not in FORMATS:
-        raise ValueError(f"{path}: unknown image format {path.suffix!r}; use .png, .svg or .pdf")
-    if not path.parent.is_dir():
-        raise ValueError(f"{path}: folder {path.parent} does not exist")
+    check_image_path(path)
     try:
         import matplotlib  # noqa: F401
     except ImportError:

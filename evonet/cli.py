@@ -15,8 +15,9 @@ from pathlib import Path
 
 from .bench import BENCHMARKS
 from .config import ConfigError, RunConfig
+from .console import EXIT_INTERRUPTED
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 
 class UsageError(Exception):
@@ -64,7 +65,9 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 def read_text_file(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        # Bytes as they are: read_text would turn CR and CRLF into LF, and the run
+        # would evolve (and save) a different text from the file's.
+        return path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
         raise UsageError(f"text file {path} is not valid UTF-8") from None
     except OSError as exc:
@@ -83,6 +86,17 @@ def positive_int(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number >= 1 (got {text!r})")
+    return value
+
+
+MAX_PIXELS = 10_000  # per side: a 10,000 x 10,000 image is already a 400 MB raster
+
+
+def pixels(text: str) -> int:
+    """argparse type for an image side: a whole number of pixels, 1 to MAX_PIXELS."""
+    value = positive_int(text)
+    if value > MAX_PIXELS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_PIXELS} (got {text!r})")
     return value
 
 
@@ -297,9 +311,12 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR")
     plot.add_argument("-o", "--output", type=Path, required=True,
                       help="image file: .png, .svg or .pdf")
-    plot.add_argument("--width", type=positive_int, default=1000, help="pixels [default: 1000]")
-    plot.add_argument("--height", type=positive_int, default=700, help="pixels [default: 700]")
-    plot.add_argument("--dpi", type=positive_int, default=100, help="[default: 100]")
+    plot.add_argument("--width", type=pixels, default=1000,
+                      help=f"pixels, at most {MAX_PIXELS} [default: 1000]")
+    plot.add_argument("--height", type=pixels, default=700,
+                      help=f"pixels, at most {MAX_PIXELS} [default: 700]")
+    plot.add_argument("--dpi", type=pixels, default=100,
+                      help="dots per inch: the size of text and lines [default: 100]")
     plot.set_defaults(handler=cmd_plot)
 
     check = sub.add_parser("check", help="are the mutation and crossover operators effective? "

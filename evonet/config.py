@@ -66,23 +66,26 @@ class RunConfig:
                            high=1.0)
     cx_indpb: float = _setting(0.5, "uniform crossover: per-gene swap probability", low=0.0,
                                high=1.0)
-    alpha: float = _setting(0.5, "blend crossover: extent beyond the parents", low=0.0)
+    alpha: float = _setting(0.5, "blend crossover: extent beyond the parents", low=0.0,
+                            high=10.0)
     mutation: str = _setting("gaussian", "mutation operator",
                              choices=("gaussian", "self_adaptive", "point", "swap", "insert",
                                       "none"), plugin=True)
     mutpb: float = _setting(1.0, "probability that a child is mutated", low=0.0, high=1.0)
     indpb: float = _setting(0.1, "per-gene mutation probability", low=0.0, high=1.0)
-    sigma: float = _setting(0.1, "mutation step size (standard deviation)", low=0.0)
+    sigma: float = _setting(0.1, "mutation step size (standard deviation)", low=0.0,
+                            high=100.0)
     es_sigma: float = _setting(0.05, "es: standard deviation of the perturbations; cma: the "
-                               "initial step size", low=0.0)
-    learning_rate: float = _setting(0.03, "es and gradient: optimizer step size", low=0.0)
+                               "initial step size", low=0.0, high=100.0)
+    learning_rate: float = _setting(0.03, "es and gradient: optimizer step size", low=0.0,
+                                    high=10.0)
     lr_half_life: float = _setting(
         0.0, "es and gradient: the learning rate halves every this many generations, down "
         "to a tenth of it (0: constant)", low=0.0, added_later=True)
     optimizer: str = _setting("adam", "es and gradient: optimizer",
                               choices=("adam", "rmsprop"))
     weight_decay: float = _setting(0.0, "es and gradient: L2 pull of the weights toward 0, "
-                                   "per step", low=0.0)
+                                   "per step", low=0.0, high=100.0)
     clip: float = _setting(5.0, "gradient: clip the gradient norm to this (0: no clipping)",
                            low=0.0)
     backend: str = _setting("process", "where fitness is evaluated",
@@ -205,6 +208,11 @@ def validate(config: RunConfig) -> None:
                                       config.encoding).size)
     if not config.text:
         raise ConfigError("the target text is empty")
+    try:
+        config.text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate: bytes that were not UTF-8
+        raise ConfigError(f"the target text is not valid Unicode at character {exc.start} "
+                          f"({config.text[exc.start]!r}); was it UTF-8?") from None
     if len(config.text) < 2:
         raise ConfigError("the target text needs at least 2 characters (nothing to predict in 1)")
     if config.elite >= config.population:

@@ -26,6 +26,19 @@ if TYPE_CHECKING:
 
 INSTALL_HINT = "plotting needs matplotlib: pip install 'evonet[plot]'"
 FORMATS = ("png", "svg", "pdf")
+
+
+def check_image_path(path: Path | str) -> Path:
+    """`path` as a Path if an image can be written there, else ValueError in one line
+    (before any drawing or evolving is spent on it)."""
+    path = Path(path)
+    if path.suffix.lower().lstrip(".") not in FORMATS:
+        raise ValueError(f"{path}: unknown image format {path.suffix!r}; use .png, .svg or .pdf")
+    if not path.parent.exists():
+        raise ValueError(f"{path}: folder {path.parent} does not exist")
+    if not path.parent.is_dir():
+        raise ValueError(f"{path}: {path.parent} is a file, not a folder")
+    return path
 FITNESS_UNITS = {"loglik": "mean log-prob. per character (nats)",
                  "accuracy": "characters predicted exactly",
                  "mse": "minus mean squared error"}
@@ -129,12 +142,8 @@ def save_plot(runs: list[Run], path: Path | str, size: tuple[float, float] = (10
         ImportError: matplotlib is missing (the message is an install hint).
         ValueError: an unknown suffix, a missing folder, or nothing to plot.
     """
-    path = Path(path)
+    path = check_image_path(path)
     fmt = path.suffix.lower().lstrip(".")
-    if fmt not in FORMATS:
-        raise ValueError(f"{path}: unknown image format {path.suffix!r}; use .png, .svg or .pdf")
-    if not path.parent.is_dir():
-        raise ValueError(f"{path}: folder {path.parent} does not exist")
     fig = plot_runs(runs, size=size, dpi=dpi)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 

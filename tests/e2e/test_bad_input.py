@@ -76,6 +76,19 @@ def test_bad_config_file(tmp_path, capsys, toml, expected):
     (["--mutation", "wobble"], "unknown mutation 'wobble'"),
     (["--text-file", "/nonexistent/target.txt"], "cannot read text file"),
     (["--config", "/nonexistent/run.toml"], "cannot read config"),
+    # finite but absurd step sizes overflowed float32 into runs scored -1e9
+    (["--sigma", "1e308"], "sigma must be in [0.0, 100.0] (got 1e+308)"),
+    (["--crossover", "blend", "--alpha", "1e308"], "alpha must be in [0.0, 10.0]"),
+    (["--algorithm", "es", "--learning-rate", "1e308"], "learning_rate must be in [0.0, 10.0]"),
+    (["--algorithm", "cma", "--es-sigma", "1e308"], "es_sigma must be in [0.0, 100.0]"),
+    # bytes that are not UTF-8 reach Python as lone surrogates
+    (["--text", "\udced\udca0\udc80ab"], "the target text is not valid Unicode"),
+    (["--hidden", "100000"], "of memory, more than this machine's"),
+    # plugins that import but cannot be called as a fitness or an operator
+    (["--fitness", "math:sqrt"], "fitness 'math:sqrt' fails on two test networks: TypeError"),
+    (["--fitness", "statistics:fmean"], "fitness 'statistics:fmean' fails on two test"),
+    (["--mutation", "os:getcwd"], "mutation 'os:getcwd' fails on test networks: TypeError"),
+    (["--crossover", "json:loads"], "crossover 'json:loads' fails on test networks"),
 ])
 def test_bad_flags(tmp_path, capsys, flags, expected):
     runs = tmp_path / "runs"
@@ -106,6 +119,30 @@ def test_bad_benchmark_options_fail_before_measuring(capsys, argv, expected):
     assert status == 2 and len(err.strip().splitlines()) == 1, err
     assert err.startswith("evonet: error: ") and expected in err, err
     assert out == ""  # refused before anything was measured or printed
+
+
+def test_a_text_file_is_the_target_byte_for_byte(tmp_path, capsys):
+    (tmp_path / "cr.txt").write_bytes(b"a\rb\r\nc")  # read_text made both "\n"
+    assert main(["run", *SMALL[2:], "--text-file", str(tmp_path / "cr.txt"), "--runs-dir",
+                 str(tmp_path), "--name", "cr"]) == 0
+    assert json.loads((tmp_path / "cr" / "summary.json").read_text())["target"] == "a\rb\r\nc"
+
+
+@pytest.mark.parametrize("make_output, expected", [
+    (lambda tmp: tmp / "a-file" / "x.png", "a-file is a file, not a folder"),
+    (lambda tmp: tmp / "nowhere" / "x.png", "does not exist"),
+])
+def test_plot_to_an_impossible_path(tmp_path, capsys, make_output, expected):
+    assert main(["run", *SMALL, "--runs-dir", str(tmp_path), "--name", "r"]) == 0
+    (tmp_path / "a-file").write_text("")
+    line = fails_cleanly(capsys, ["plot", str(tmp_path / "r"), "-o",
+                                  str(make_output(tmp_path))])
+    assert expected in line
+
+
+def test_plot_size_is_bounded(tmp_path, capsys):
+    line = fails_cleanly(capsys, ["plot", str(tmp_path), "-o", "x.png", "--width", "100000"])
+    assert "--width: must be at most 10000" in line
 
 
 def test_unwritable_runs_folder(tmp_path, capsys):
