@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 import os
 import platform
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -373,14 +375,75 @@ def test_a_worker_sigkilled_mid_block_changes_nothing(tmp_path, fault_plugins, m
         np.testing.assert_array_equal(evaluator(genomes), expected)
         watcher.join()
         assert (tmp_path / "wait-for-kill.pid").exists()  # a worker took a block and died
+        # Either way the block is lost with its worker: the actor's evaluation under
+        # way, or the scattered rows.
+        assert "a dask worker died with 1 of 2 blocks" in caplog.text
         if transport == "auto":
             assert segment_exists(evaluator._shared.name)
-            assert evaluator.sent["scatter"] == 0
-        else:
-            assert "a dask worker died with the rows of 1 of 2 blocks" in caplog.text
+            assert evaluator.sent["scatter"] == 0 and evaluator.actor_calls >= 1
         np.testing.assert_array_equal(evaluator(genomes), expected)
     if transport == "auto":
         assert "dask workers left the cluster" in caplog.text
+
+
+@needs_dev_shm
+@pytest.mark.slow
+def test_our_local_cluster_evaluates_shared_blocks_through_actors_bit_for_bit(problem):
+    with DaskEvaluator(problem, "", 2) as evaluator:
+        for seed in range(3):
+            genomes = init_genomes(problem.spec, 9 + seed, np.random.default_rng(seed))
+            np.testing.assert_array_equal(evaluator(genomes), evaluate_block(problem, genomes))
+        assert evaluator.sent == {"shared": 6, "scatter": 0}
+        assert evaluator.actor_calls == 6 and len(evaluator._actors) == 2
+
+
+def _profiler_enabled() -> bool:
+    import dask
+
+    return dask.config.get("distributed.worker.profile.enabled")
+
+
+@pytest.mark.slow
+def test_our_local_cluster_runs_no_profiler_and_leaves_our_config_alone(problem):
+    import dask
+
+    with DaskEvaluator(problem, "", 2) as evaluator:
+        evaluator.warm_up()
+        assert set(evaluator._client.run(_profiler_enabled).values()) == {False}
+    assert dask.config.get("distributed.worker.profile.enabled") is True
+
+
+def test_a_joined_cluster_gets_pinned_tasks_not_actors(evaluators, problem):
+    # Its workers may be reachable only through the scheduler.
+    evaluator = evaluators["auto"]
+    genomes = init_genomes(problem.spec, 7, np.random.default_rng(7))
+    np.testing.assert_array_equal(evaluator(genomes), evaluate_block(problem, genomes))
+    assert evaluator.actor_calls == 0 and not evaluator._actors
+
+
+@needs_dev_shm
+@pytest.mark.slow
+def test_a_worker_killed_between_generations_is_replaced_and_its_actor_not_called(problem,
+                                                                                 caplog):
+    # A call to the actor of a dead worker would wait 30 s for the connect timeout.
+    genomes = init_genomes(problem.spec, 10, np.random.default_rng(4))
+    expected = evaluate_block(problem, genomes)
+    with DaskEvaluator(problem, "", 2) as evaluator, caplog.at_level("WARNING", "evonet"):
+        np.testing.assert_array_equal(evaluator(genomes), expected)
+        client = evaluator._client
+        victim, pid = sorted(client.run(os.getpid).items())[0]
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while victim in client.nthreads():  # poll until the scheduler has seen the death
+            assert time.monotonic() < deadline, "the scheduler never noticed the kill"
+            time.sleep(0.05)
+        start = time.monotonic()
+        np.testing.assert_array_equal(evaluator(genomes), expected)
+        assert time.monotonic() - start < 20  # not stuck on the dead worker's actor
+        client.wait_for_workers(2, timeout=60)  # the nanny's replacement
+        np.testing.assert_array_equal(evaluator(genomes), expected)
+        assert victim not in evaluator._actors and len(evaluator._actors) == 2
+    assert "dask workers left the cluster" in caplog.text
 
 
 @pytest.mark.slow
