@@ -28,8 +28,10 @@ scheduler to plan, 7-8 ms less per generation on a 2-core machine, close to the
 process pool. A joined cluster gets pinned tasks as below: its workers may be
 reachable only through the scheduler. An actor dies with its worker: its call fails
 at once ("Unable to contact Actor's worker"), the block goes the task way, and that
-worker's actor is never called again (a call to an actor whose worker is gone would
-wait for the 30 s connect timeout); a replacement worker gets a new actor.
+worker's actor is never called again (a call to an actor whose worker is gone may
+wait for the 30 s connect timeout); a replacement worker gets a new actor. An
+exception of the evaluation itself is returned by the actor and raised here, as a
+task's would be.
 
 Shared-memory tasks are pinned loosely (`allow_other_workers=True`): if their worker
 dies, Dask runs them elsewhere instead of waiting forever for a worker of that
@@ -86,7 +88,12 @@ from .worker_log import replay, with_records
 log = logging.getLogger("evonet")
 
 CONNECT_TIMEOUT_S = 5
-WORKER_CONFIG = {"distributed.worker.profile.enabled": False}  # see warm_up
+# Workers of our own cluster do not run Dask's statistical profiler, which feeds a
+# dashboard nobody opens here and, sampling the evaluating thread's stack every 10 ms,
+# made each block ~8% slower (worker-side medians of 15 blocks: 130-138 ms with it,
+# 121-128 without, against 119-123 in the process pool). A joined cluster keeps its
+# own configuration.
+WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
 TRANSPORTS = ("auto", "scatter")
 # Bytes before the genome rows in the shared segment: its token first; 64 keeps the
 # rows as aligned as a fresh numpy array.
@@ -205,7 +212,19 @@ class BlockEvaluator:
 
     def evaluate_shared(self, level: int, name: str, token: bytes, shape: tuple[int, int],
                         start: int, stop: int):
-        return _evaluate_shared(level, self.problem, name, token, shape, start, stop)
+        # An exception of the evaluation (a user fitness's FileNotFoundError, say) comes
+        # back as a value: raised by the call, an OSError would read as a dead worker.
+        try:
+            return _evaluate_shared(level, self.problem, name, token, shape, start, stop)
+        except Exception as exc:  # noqa: BLE001 - raised again in the main process
+            return _Raised(exc)
+
+
+class _Raised:
+    """An exception raised in an actor's evaluation, to raise again in the main process."""
+
+    def __init__(self, exc: Exception):
+        self.exc = exc
 
 
 def _same(problem: Problem) -> Problem:
@@ -329,19 +348,15 @@ class DaskEvaluator:
             # Ctrl-C in a terminal reaches the whole process group: the workers must
             # leave it to the main process, which finishes the generation and writes a
             # checkpoint. An ignored SIGINT is inherited by the processes started now.
-            import dask
-
-            # Workers of our own cluster do not run Dask's statistical profiler, which
-            # feeds a dashboard nobody opens here and, sampling the evaluating thread's
-            # stack every 10 ms, made each block ~8% slower (worker-side medians of 15
-            # blocks: 130-138 ms with it, 121-128 without, against 119-123 in the
-            # process pool). A joined cluster keeps its own configuration.
-            with _sigint_ignored(), dask.config.set(WORKER_CONFIG):
+            with _sigint_ignored():
                 self._cluster = self._distributed.LocalCluster(
                     n_workers=self.workers, threads_per_worker=1, processes=True,
                     # dask serves its HTTP endpoints even without a dashboard: on a free
                     # loopback port, not 8787 which another cluster may hold.
-                    host="127.0.0.1", dashboard_address="127.0.0.1:0")
+                    host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                    # Given to each nanny, so a worker it starts after a death gets it
+                    # too (a dask.config.set around this call would not last).
+                    config=WORKER_CONFIG)
             # Direct: actor calls and results go between this process and the workers,
             # all on this host, not through the scheduler.
             self._client = self._distributed.Client(self._cluster, set_as_default=False,
@@ -418,7 +433,8 @@ class DaskEvaluator:
 
     def _drop_actor(self, address: str) -> None:
         """Never call that worker's actor again: a call to an actor whose worker is
-        gone waits for the connect timeout (30 s) before it fails."""
+        gone fails, at once on a pooled connection, or only after the connect timeout
+        (30 s) on a new one."""
         self._actors.pop(address, None)
         self._actorless.add(address)
 
@@ -555,12 +571,14 @@ class DaskEvaluator:
         for index, (kind, future, address) in futures.items():
             if kind == "actor":
                 try:
-                    done[index] = future.result()
-                except OSError:
-                    # Its worker died mid-block ("Unable to contact Actor's worker"). An
-                    # error of the evaluation itself is raised here, as from a task.
+                    result = future.result()
+                except OSError:  # its worker died ("Unable to contact Actor's worker")
                     self._drop_actor(address)
                     lost.append(index)
+                    continue
+                if isinstance(result, _Raised):  # the evaluation's own error, as a task's
+                    raise result.exc
+                done[index] = result
         order = [index for index, (kind, *_) in futures.items() if kind != "actor"]
         try:
             with self._killed_worker_is_fatal():
