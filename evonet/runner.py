@@ -24,6 +24,9 @@ from .text import Task
 log = logging.getLogger("evonet")
 
 
+GRADIENT_BYTES_PER_WEIGHT = 80  # see memory_needed
+
+
 def preflight(config: RunConfig) -> None:
     """Fail on bad input before anything is written: the text, the network, its
     memory, the plugins (looked up, then tried once on two random networks)."""
@@ -40,12 +43,16 @@ def preflight(config: RunConfig) -> None:
 
 
 def memory_needed(config: RunConfig, genes: int) -> int:
-    """Bytes a run holds at its peak, roughly: float32 genomes of `genes` weights,
-    2.5 populations' worth (`evonet bench memory` measured 2.3x at 1,024 genomes of
-    100,000 weights), plus the ES noise table (NOISE_GENOMES genomes) or the GA's
-    int64 gene-to-unit map (two genomes' worth)."""
+    """Bytes a run holds at its peak, roughly. Population methods: float32 genomes of
+    `genes` weights, 2.5 populations' worth (`evonet bench memory` measured 2.3x at
+    1,024 genomes of 100,000 weights), plus the ES noise table (NOISE_GENOMES
+    genomes) or the GA's int64 gene-to-unit map (two genomes' worth). The gradient
+    algorithm holds one network, in float64 with its gradient and optimizer state:
+    80 bytes per weight measured (222 MB at 2.27 million weights)."""
     from .algorithms.es import NOISE_GENOMES
 
+    if config.algorithm == "gradient":
+        return genes * GRADIENT_BYTES_PER_WEIGHT
     extra = NOISE_GENOMES if config.algorithm == "es" else 2
     return int(genes * 4 * (2.5 * config.population + extra))
 
@@ -63,10 +70,12 @@ def check_memory(config: RunConfig, genes: int) -> None:
     a run folder is made, not with a MemoryError after."""
     needed, available = memory_needed(config, genes), physical_memory()
     if available and needed > available:
+        what = (f"a network of {genes:,} weights" if config.algorithm == "gradient" else
+                f"population {config.population} of networks with {genes:,} weights")
+        lower = "--hidden" if config.algorithm == "gradient" else "--population or --hidden"
         raise ConfigError(
-            f"population {config.population} of networks with {genes:,} weights needs about "
-            f"{needed / 2**30:,.1f} GiB of memory, more than this machine's "
-            f"{available / 2**30:,.1f} GiB: lower --population or --hidden")
+            f"{what} needs about {needed / 2**30:,.1f} GiB of memory, more than this "
+            f"machine's {available / 2**30:,.1f} GiB: lower {lower}")
 
 
 def _try_plugins(config: RunConfig, spec, problem) -> None:
