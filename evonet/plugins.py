@@ -41,9 +41,9 @@ def _import(module_name: str):
 
     `python -m evonet` puts the current folder on `sys.path`, the `evonet` console
     script does not: `evonet run --fitness mymodule:f` next to mymodule.py must work
-    either way. The folder is added only when the module is not found otherwise, so an
-    installed module is never shadowed; worker processes inherit the path (forked) or
-    are sent it (spawned).
+    either way. The folder is added, at the end of the path, only when the module is not
+    found otherwise, so it shadows no installed or standard module, now or later;
+    worker processes inherit the path (forked) or are sent it (spawned).
     """
     try:
         return importlib.import_module(module_name)
@@ -52,6 +52,6 @@ def _import(module_name: str):
         top = module_name.partition(".")[0]
         if exc.name != top or here in sys.path or "" in sys.path:
             raise
-        sys.path.insert(0, here)
+        sys.path.append(here)  # last: it shadows nothing imported later either
         importlib.invalidate_caches()
         return importlib.import_module(module_name)

@@ -46,14 +46,23 @@ def _isatty(stream: TextIO) -> bool:
 
 
 def terminal_size(stream: TextIO) -> tuple[int, int]:
-    """(columns, rows) of the terminal `stream` writes to. A pseudo-terminal whose
-    size was never set (`script`, `docker -t`, some CI runners) reports 0 x 0: each
-    zero becomes the classic 80 columns or 24 rows."""
+    """(columns, rows) for the terminal `stream` writes to: the COLUMNS and LINES
+    environment variables when set (as `shutil.get_terminal_size` reads them), else
+    the terminal's own size. A pseudo-terminal whose size was never set (`script`,
+    `docker -t`, some CI runners) reports 0 x 0: each zero becomes the classic 80
+    columns or 24 rows."""
     try:
         columns, rows = os.get_terminal_size(stream.fileno())
     except (AttributeError, ValueError, OSError):  # not a file descriptor's terminal
-        columns, rows = shutil.get_terminal_size((80, 24))
-    return columns or 80, rows or 24
+        columns, rows = shutil.get_terminal_size((0, 0))
+    return _env_size("COLUMNS") or columns or 80, _env_size("LINES") or rows or 24
+
+
+def _env_size(name: str) -> int:
+    try:
+        return max(int(os.environ.get(name, "")), 0)
+    except ValueError:
+        return 0
 
 
 def clip(text: str, width: int) -> str:

@@ -54,10 +54,14 @@ class RunLogHandler(logging.FileHandler):
     failed = False
 
     def handleError(self, record: logging.LogRecord | None) -> None:
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, OSError):  # a bad record (say, wrong %-arguments): only it
+            if record is not None:
+                super().handleError(record)
+            return
         if self.failed:
             return
         self.failed = True
-        exc = sys.exc_info()[1]
         reason = getattr(exc, "strerror", None) or exc
         print(f"evonet: warning: cannot write {self.baseFilename}: {reason}; run.log "
               "stops here, the run goes on", file=sys.stderr)

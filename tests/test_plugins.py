@@ -3,6 +3,7 @@ current folder even when it is not on `sys.path` (the `evonet` console script)."
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -29,6 +30,18 @@ def test_a_module_in_the_current_folder_is_found_without_it_on_sys_path(tmp_path
                                       if p not in ("", ".", str(tmp_path))])
     monkeypatch.delitem(sys.modules, "evonet_plugin_here", raising=False)
     assert resolve("evonet_plugin_here:double", BUILTINS, "thing")(4) == 8
+
+
+def test_the_current_folder_shadows_no_module_imported_later(tmp_path, monkeypatch):
+    (tmp_path / "evonet_plugin_late.py").write_text("def f():\n    return 1\n")
+    (tmp_path / "colorsys.py").write_text("SHADOWED = True\n")  # a standard module's name
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path
+                                      if p not in ("", ".", str(tmp_path))])
+    monkeypatch.delitem(sys.modules, "colorsys", raising=False)
+    assert resolve("evonet_plugin_late:f", BUILTINS, "thing")() == 1
+    assert sys.path[-1] == str(tmp_path)
+    assert not hasattr(importlib.import_module("colorsys"), "SHADOWED")
 
 
 def test_a_missing_module_or_function_is_one_line_naming_it(tmp_path, monkeypatch):

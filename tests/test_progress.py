@@ -103,6 +103,20 @@ def test_bar_and_regeneration_show_on_a_terminal_that_reports_no_size(monkeypatc
     assert "best: 'shown'" in [line.strip() for line in lines]
 
 
+def test_columns_and_lines_in_the_environment_win(monkeypatch):
+    main_fd, child_fd = pty.openpty()
+    try:
+        with os.fdopen(os.dup(child_fd), "w") as terminal:
+            monkeypatch.setenv("COLUMNS", "120")
+            monkeypatch.delenv("LINES", raising=False)
+            assert terminal_size(terminal) == (120, 24)
+            monkeypatch.setenv("LINES", "50")
+            assert terminal_size(terminal) == (120, 50)
+    finally:
+        os.close(main_fd)
+        os.close(child_fd)
+
+
 def test_bar_lines_fit_the_width_even_for_long_texts_with_newlines():
     stream = Terminal()
     progress = BarProgress(stream, total=1000, interval=0.0, width=60)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import zipfile
 
@@ -114,6 +115,23 @@ def test_create_never_reuses_and_cleans_up_when_config_cannot_be_written(tmp_pat
     with pytest.raises(KeyboardInterrupt):
         RunFolder.create(tmp_path, "newer", config)
     assert not (tmp_path / "newer").exists()
+
+
+def test_a_bad_log_record_loses_only_itself(tmp_path, capsys):
+    handler = runfolder.RunLogHandler(tmp_path / "run.log", encoding="utf-8")
+    logger = logging.getLogger("evonet.test_runfolder")
+    logger.addHandler(handler)
+    logger.propagate = False  # pytest's own capture handler raises on a bad record
+    try:
+        logger.warning("%d generations", "many")  # a plugin's bug: wrong %-argument
+        logger.warning("the next record")
+    finally:
+        logger.propagate = True
+        logger.removeHandler(handler)
+        handler.close()
+    assert not handler.failed
+    assert "the next record" in (tmp_path / "run.log").read_text()
+    assert "run.log stops here" not in capsys.readouterr().err
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
