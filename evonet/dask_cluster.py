@@ -24,7 +24,7 @@ How the rows reach the workers (`transport`):
 On the LocalCluster the evaluator starts itself, each single-threaded worker that
 reads the segment holds a `BlockEvaluator` actor, and a shared block is one call of
 its method, sent straight to the worker (`direct_to_workers`): no task for the
-scheduler to plan, 7-8 ms less per generation on a 2-core machine, close to the
+scheduler to plan, 4-8 ms less per generation on a 2-core machine, close to the
 process pool. A joined cluster gets pinned tasks as below: its workers may be
 reachable only through the scheduler. An actor dies with its worker: its call fails
 at once ("Unable to contact Actor's worker"), the block goes the task way, and that
@@ -201,11 +201,12 @@ def _evaluate_shared(level: int, problem: Problem, name: str, token: bytes,
 class BlockEvaluator:
     """Lives in a worker of our own LocalCluster as a Dask actor and evaluates blocks
     read from this host's shared memory. An actor's method call goes from the client
-    straight to its worker, without the scheduler's task bookkeeping: 7.6 ms less per
-    generation than a pinned task on this project's 2-core machine (median of 21
-    paired generations of the bench workload, 121 against 129 ms; the process pool
-    took 118). Its worker runs actor calls one at a time, so each worker holds one
-    actor and gets one block (workers of our LocalCluster have one thread)."""
+    straight to its worker, without the scheduler's task bookkeeping: on this
+    project's 2-core machine, with the profiler off in both, 134.6 against 142.6 ms
+    per generation of the bench workload for pinned tasks (paired ratio 0.948 over 31
+    generations; 0.961 in a second run), the process pool taking 130.4. Its worker
+    runs actor calls one at a time, so each worker holds one actor and gets one block
+    (workers of our LocalCluster have one thread)."""
 
     def __init__(self, problem: Problem):
         self.problem = problem
@@ -495,7 +496,7 @@ class DaskEvaluator:
         """(kind, future, worker address) of each block at `indices`; kind is `actor`,
         `shared` (a pinned task) or `scatter`."""
         placement = dict(zip(indices, self._placement(indices)))
-        futures: dict[int, tuple[str, object]] = {}
+        futures: dict[int, tuple] = {}
         shared = [index for index in indices
                   if placement[index] is not None and index not in scatter_only]
         if shared and not self._share(genomes):

@@ -39,6 +39,8 @@ def check_image_path(path: Path | str) -> Path:
     if not path.parent.is_dir():
         raise ValueError(f"{path}: {path.parent} is a file, not a folder")
     return path
+
+
 FITNESS_UNITS = {"loglik": "mean log-prob. per character (nats)",
                  "accuracy": "characters predicted exactly",
                  "mse": "minus mean squared error"}
